@@ -1,0 +1,151 @@
+package codec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+)
+
+// reader is a total decoder over a byte slice: every method checks the bytes
+// that remain before it reads, and the first error sticks, so a sequence of
+// reads needs one check at the end. Offsets in errors are from the start of
+// the slice the reader was made on.
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func newReader(b []byte) reader { return reader{b: b} }
+
+// remaining returns the number of unread bytes.
+func (r *reader) remaining() int { return len(r.b) - r.off }
+
+// fail records err (the first one only) and returns it.
+func (r *reader) fail(err error) error {
+	if r.err == nil {
+		r.err = err
+	}
+	return r.err
+}
+
+// failf records an error wrapping sentinel with a message and the offset.
+func (r *reader) failf(sentinel error, format string, args ...any) error {
+	return r.fail(fmt.Errorf("%w: %s at offset %d", sentinel, fmt.Sprintf(format, args...), r.off))
+}
+
+// uvarint reads a minimally encoded unsigned LEB128 varint (at most 10
+// bytes), as encoding/binary writes it.
+func (r *reader) uvarint(what string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b[r.off:])
+	switch {
+	case n == 0:
+		r.failf(ErrTruncated, "%s varint", what)
+		return 0
+	case n < 0:
+		r.failf(ErrMalformed, "%s varint overflows 64 bits", what)
+		return 0
+	case n > 1 && r.b[r.off+n-1] == 0:
+		r.failf(ErrMalformed, "%s varint not minimally encoded", what)
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+// count reads a uvarint that counts elements of at least minSize bytes each
+// (minSize may be 0 for elements that take bits, see countBits) and checks it
+// against max and against what the remaining bytes can hold, so the caller
+// may allocate by it.
+func (r *reader) count(what string, max uint64, minBytes int) int {
+	v := r.uvarint(what)
+	if r.err != nil {
+		return 0
+	}
+	if v > max {
+		r.failf(ErrListTooLong, "%s count %d exceeds %d", what, v, max)
+		return 0
+	}
+	if minBytes > 0 && v > uint64(r.remaining()/minBytes) {
+		r.failf(ErrTruncated, "%s count %d needs at least %d bytes, %d remain", what, v, v*uint64(minBytes), r.remaining())
+		return 0
+	}
+	return int(v)
+}
+
+// byte1 reads one byte.
+func (r *reader) byte1(what string) byte {
+	if r.err != nil {
+		return 0
+	}
+	if r.remaining() < 1 {
+		r.failf(ErrTruncated, "%s", what)
+		return 0
+	}
+	c := r.b[r.off]
+	r.off++
+	return c
+}
+
+// bytes returns the next n bytes, aliasing the input.
+func (r *reader) bytes(what string, n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n < 0 || r.remaining() < n {
+		r.failf(ErrTruncated, "%s needs %d bytes, %d remain", what, n, r.remaining())
+		return nil
+	}
+	p := r.b[r.off : r.off+n : r.off+n]
+	r.off += n
+	return p
+}
+
+// uint16be, uint32be and uint64be read fixed-size big-endian integers.
+func (r *reader) uint16be(what string) uint16 {
+	if p := r.bytes(what, 2); p != nil {
+		return binary.BigEndian.Uint16(p)
+	}
+	return 0
+}
+
+func (r *reader) uint32be(what string) uint32 {
+	if p := r.bytes(what, 4); p != nil {
+		return binary.BigEndian.Uint32(p)
+	}
+	return 0
+}
+
+func (r *reader) uint64be(what string) uint64 {
+	if p := r.bytes(what, 8); p != nil {
+		return binary.BigEndian.Uint64(p)
+	}
+	return 0
+}
+
+// rest returns all unread bytes, aliasing the input.
+func (r *reader) rest() []byte {
+	if r.err != nil {
+		return nil
+	}
+	p := r.b[r.off:len(r.b):len(r.b)]
+	r.off = len(r.b)
+	return p
+}
+
+// done fails with ErrMalformed when bytes remain unread, and returns the
+// reader's error.
+func (r *reader) done(what string) error {
+	if r.err == nil && r.remaining() != 0 {
+		r.failf(ErrMalformed, "%d trailing bytes after %s", r.remaining(), what)
+	}
+	return r.err
+}
+
+// uvarintLen returns the number of bytes binary.AppendUvarint writes for v.
+func uvarintLen(v uint64) int {
+	return 1 + (bits.Len64(v|1)-1)/7
+}

@@ -1,0 +1,77 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// ErrTableOrder reports NetID table entries that are not strictly ascending
+// in [NetID.Compare] order: unsorted, duplicated or invalid entries.
+var ErrTableOrder = errors.New("core: NetID table not strictly ascending")
+
+// NetIDTable is the sorted, duplicate-free set of NetIDs that one frame
+// refers to. Every list in a frame (seen list, others, distribution list) and
+// any payload that registers NetIDs names a node by its index in the table,
+// so each NetID is written once per frame.
+//
+// The zero NetIDTable is empty and ready to use. A NetIDTable is immutable
+// once built and safe to share between goroutines.
+type NetIDTable struct {
+	ids []NetID
+}
+
+// NewNetIDTable returns the table of the valid NetIDs among ids, sorted and
+// without duplicates. It does not keep ids.
+func NewNetIDTable(ids ...NetID) NetIDTable {
+	sorted := make([]NetID, 0, len(ids))
+	for _, id := range ids {
+		if id.IsValid() {
+			sorted = append(sorted, id)
+		}
+	}
+	slices.SortFunc(sorted, NetID.Compare)
+	return NetIDTable{ids: slices.Compact(sorted)}
+}
+
+// NetIDTableFromSorted returns the table of ids, which must be valid and
+// strictly ascending; otherwise it returns an error matching ErrTableOrder.
+// The table keeps ids: the caller must not change it afterwards. Decoders
+// use it to build a table without sorting again.
+func NetIDTableFromSorted(ids []NetID) (NetIDTable, error) {
+	for i, id := range ids {
+		if !id.IsValid() {
+			return NetIDTable{}, fmt.Errorf("%w: entry %d is invalid", ErrTableOrder, i)
+		}
+		if i > 0 && ids[i-1].Compare(id) >= 0 {
+			return NetIDTable{}, fmt.Errorf("%w: entry %d (%s) after %s", ErrTableOrder, i, id, ids[i-1])
+		}
+	}
+	return NetIDTable{ids: ids}, nil
+}
+
+// Len returns the number of entries.
+func (t NetIDTable) Len() int { return len(t.ids) }
+
+// At returns entry i; it panics when i is out of range, as a slice does.
+func (t NetIDTable) At(i int) NetID { return t.ids[i] }
+
+// Index returns the position of id in the table and whether it is there.
+func (t NetIDTable) Index(id NetID) (int, bool) {
+	return slices.BinarySearchFunc(t.ids, id, NetID.Compare)
+}
+
+// Lookup returns entry i and whether i is in range: the total form of At for
+// payload decoders that read an index from the wire.
+func (t NetIDTable) Lookup(i uint64) (NetID, bool) {
+	if i >= uint64(len(t.ids)) {
+		return NetID{}, false
+	}
+	return t.ids[i], true
+}
+
+// IDs returns a copy of the entries in table order.
+func (t NetIDTable) IDs() []NetID { return slices.Clone(t.ids) }
+
+// Equal reports whether t and u hold the same entries.
+func (t NetIDTable) Equal(u NetIDTable) bool { return slices.Equal(t.ids, u.ids) }
