@@ -1,0 +1,524 @@
+package codec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/chatter-go/chatter/core"
+)
+
+// Kind is a frame kind: which message the body holds and how it travels.
+type Kind uint8
+
+// Frame kinds, as docs/wire-format.md numbers them.
+const (
+	// KindGossip is gossip sent by TCP, with a distribution list.
+	KindGossip Kind = 1
+	// KindMulticastGossip is gossip multicast by UDP: a multicast sequence,
+	// no distribution list.
+	KindMulticastGossip Kind = 2
+	// KindAck acknowledges gossip received by TCP.
+	KindAck Kind = 3
+	// KindAnnouncement is a node's periodic multicast of its last multicast
+	// sequence and a slice of its seen list.
+	KindAnnouncement Kind = 4
+	// KindRepairRequest asks a node, by TCP, for multicast frames again.
+	KindRepairRequest Kind = 5
+	// KindRepaired is a multicast gossip sent again by TCP, in answer to a
+	// repair request: dispatched, never relayed.
+	KindRepaired Kind = 6
+)
+
+var kindNames = [...]string{
+	KindGossip:          "gossip",
+	KindMulticastGossip: "multicast-gossip",
+	KindAck:             "ack",
+	KindAnnouncement:    "announcement",
+	KindRepairRequest:   "repair-request",
+	KindRepaired:        "repaired",
+}
+
+// String returns the kind's name as the wire format document spells it.
+func (k Kind) String() string {
+	if k.IsValid() {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// IsValid reports whether k is a kind of this version of the format.
+func (k Kind) IsValid() bool { return k >= KindGossip && k <= KindRepaired }
+
+// IsGossip reports whether the body of a frame of kind k is a Gossip.
+func (k Kind) IsGossip() bool {
+	return k == KindGossip || k == KindMulticastGossip || k == KindRepaired
+}
+
+// Limits of the lists a body holds, checked by encoder and decoder.
+const (
+	// MaxAckIDs bounds the BroadcastIDs of one Ack.
+	MaxAckIDs = 4096
+	// MaxRepairRanges bounds the ranges of one RepairRequest.
+	MaxRepairRanges = 64
+)
+
+// Body is the decoded content of a frame: its NetID table and, by Kind, one
+// message. Only the field that Kind selects is meaningful.
+//
+// A Body is reused across decodes to save allocations: decoding overwrites
+// every slice it holds, and the payload and table may alias the frame that
+// was opened. Copy what must outlive the next decode.
+type Body struct {
+	Kind  Kind
+	Table core.NetIDTable
+
+	Gossip       core.Gossip        // KindGossip, KindMulticastGossip, KindRepaired
+	Ack          core.Ack           // KindAck
+	Announcement core.Announcement  // KindAnnouncement
+	Repair       core.RepairRequest // KindRepairRequest
+
+	// Scratch for decoding, reused.
+	ids  []core.NetID
+	idx  []int
+	used []uint64
+	raw  []byte
+}
+
+// AppendNetIDs appends every NetID the message of b names to dst, so a
+// caller can build the table: core.NewNetIDTable(b.AppendNetIDs(nil)...).
+func (b *Body) AppendNetIDs(dst []core.NetID) []core.NetID {
+	switch {
+	case b.Kind.IsGossip():
+		return b.Gossip.AppendNetIDs(dst)
+	case b.Kind == KindAck:
+		return b.Ack.AppendNetIDs(dst)
+	case b.Kind == KindAnnouncement:
+		return b.Announcement.AppendNetIDs(dst)
+	}
+	return dst
+}
+
+// bodyEncoder holds the scratch an encoder reuses between bodies. It is not
+// safe for concurrent use.
+type bodyEncoder struct {
+	idx  []int
+	seen []seenRef
+}
+
+// ref returns the index of id in t, or an error when the table lacks it.
+func ref(t core.NetIDTable, id core.NetID, what string) (int, error) {
+	i, ok := t.Index(id)
+	if !ok {
+		return 0, fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, id)
+	}
+	return i, nil
+}
+
+// indexes fills e.idx with the sorted table indexes of ids and reports a
+// missing or repeated NetID.
+func (e *bodyEncoder) indexes(t core.NetIDTable, ids []core.NetID, what string) error {
+	e.idx = e.idx[:0]
+	for _, id := range ids {
+		i, err := ref(t, id, what)
+		if err != nil {
+			return err
+		}
+		e.idx = append(e.idx, i)
+	}
+	slices.Sort(e.idx)
+	for j := 1; j < len(e.idx); j++ {
+		if e.idx[j] == e.idx[j-1] {
+			return fmt.Errorf("%w: %s names %s twice", ErrMalformed, what, t.At(e.idx[j]))
+		}
+	}
+	return nil
+}
+
+// seenRef is a seen-list entry by table index.
+type seenRef struct {
+	idx int
+	seq core.MulticastSeq
+}
+
+// seenRefs fills e.seen with the seen list by table index, in table order,
+// and e.idx with the indexes alone.
+func (e *bodyEncoder) seenRefs(t core.NetIDTable, seen []core.SeenEntry) error {
+	e.seen = e.seen[:0]
+	for _, s := range seen {
+		i, err := ref(t, s.Node, "seen node")
+		if err != nil {
+			return err
+		}
+		e.seen = append(e.seen, seenRef{i, s.Seq})
+	}
+	slices.SortFunc(e.seen, func(a, b seenRef) int { return a.idx - b.idx })
+	e.idx = e.idx[:0]
+	for j, s := range e.seen {
+		if j > 0 && s.idx == e.seen[j-1].idx {
+			return fmt.Errorf("%w: seen list names %s twice", ErrMalformed, t.At(s.idx))
+		}
+		e.idx = append(e.idx, s.idx)
+	}
+	return nil
+}
+
+// appendBody appends the encoding of b (table, then message) to dst.
+func (e *bodyEncoder) appendBody(dst []byte, b *Body) ([]byte, error) {
+	if !b.Kind.IsValid() {
+		return dst, fmt.Errorf("%w: %s", ErrMalformed, b.Kind)
+	}
+	t := b.Table
+	dst = AppendNetIDTable(dst, t)
+	var err error
+	switch {
+	case b.Kind.IsGossip():
+		dst, err = e.appendGossip(dst, b.Kind, t, &b.Gossip)
+	case b.Kind == KindAck:
+		dst, err = e.appendAck(dst, t, &b.Ack)
+	case b.Kind == KindAnnouncement:
+		dst = binary.AppendUvarint(dst, uint64(b.Announcement.LastSeq))
+		dst, err = e.appendSeen(dst, t, b.Announcement.Seen)
+	case b.Kind == KindRepairRequest:
+		dst, err = appendRepair(dst, &b.Repair)
+	}
+	return dst, err
+}
+
+func (e *bodyEncoder) appendGossip(dst []byte, kind Kind, t core.NetIDTable, g *core.Gossip) ([]byte, error) {
+	origin, err := ref(t, g.ID.Origin, "origin")
+	if err != nil {
+		return dst, err
+	}
+	dst = binary.AppendUvarint(dst, uint64(origin))
+	dst = binary.AppendUvarint(dst, uint64(g.ID.Number))
+	if kind != KindGossip {
+		if g.MulticastSeq == 0 {
+			return dst, fmt.Errorf("%w: %s without a multicast sequence", ErrMalformed, kind)
+		}
+		dst = binary.AppendUvarint(dst, uint64(g.MulticastSeq))
+	}
+	if dst, err = e.appendSeen(dst, t, g.Seen); err != nil {
+		return dst, err
+	}
+	if len(g.Others) > core.MaxOthers {
+		return dst, fmt.Errorf("%w: %d others, at most %d", ErrListTooLong, len(g.Others), core.MaxOthers)
+	}
+	if err := e.indexes(t, g.Others, "others"); err != nil {
+		return dst, err
+	}
+	dst = appendList(dst, e.idx)
+	if kind == KindGossip {
+		if dst, err = e.appendDistribution(dst, t, g.Distribution); err != nil {
+			return dst, err
+		}
+	} else if len(g.Distribution) != 0 {
+		return dst, fmt.Errorf("%w: %s with a distribution list", ErrMalformed, kind)
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(g.Tag))
+	return append(dst, g.Payload...), nil
+}
+
+func (e *bodyEncoder) appendSeen(dst []byte, t core.NetIDTable, seen []core.SeenEntry) ([]byte, error) {
+	if err := e.seenRefs(t, seen); err != nil {
+		return dst, err
+	}
+	dst = appendList(dst, e.idx)
+	for _, s := range e.seen {
+		dst = binary.AppendUvarint(dst, uint64(s.seq))
+	}
+	return dst, nil
+}
+
+func (e *bodyEncoder) appendDistribution(dst []byte, t core.NetIDTable, groups []core.Group) ([]byte, error) {
+	dst = binary.AppendUvarint(dst, uint64(len(groups)))
+	for _, g := range groups {
+		entry, err := ref(t, g.Entry, "distribution entry")
+		if err != nil {
+			return dst, err
+		}
+		if err := e.indexes(t, g.Members, "distribution members"); err != nil {
+			return dst, err
+		}
+		if _, found := slices.BinarySearch(e.idx, entry); found {
+			return dst, fmt.Errorf("%w: group entry %s is also a member", ErrMalformed, g.Entry)
+		}
+		dst = binary.AppendUvarint(dst, uint64(entry))
+		dst = appendList(dst, e.idx)
+	}
+	return dst, nil
+}
+
+func (e *bodyEncoder) appendAck(dst []byte, t core.NetIDTable, a *core.Ack) ([]byte, error) {
+	if len(a.IDs) > MaxAckIDs {
+		return dst, fmt.Errorf("%w: %d acknowledged IDs, at most %d", ErrListTooLong, len(a.IDs), MaxAckIDs)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(a.IDs)))
+	for _, id := range a.IDs {
+		origin, err := ref(t, id.Origin, "acknowledged origin")
+		if err != nil {
+			return dst, err
+		}
+		dst = binary.AppendUvarint(dst, uint64(origin))
+		dst = binary.AppendUvarint(dst, uint64(id.Number))
+	}
+	return dst, nil
+}
+
+func appendRepair(dst []byte, rq *core.RepairRequest) ([]byte, error) {
+	if len(rq.Ranges) > MaxRepairRanges {
+		return dst, fmt.Errorf("%w: %d repair ranges, at most %d", ErrListTooLong, len(rq.Ranges), MaxRepairRanges)
+	}
+	dst, _ = rq.Epoch.AppendBinary(dst)
+	dst = binary.AppendUvarint(dst, uint64(len(rq.Ranges)))
+	for _, r := range rq.Ranges {
+		if r.First == 0 || r.Last < r.First {
+			return dst, fmt.Errorf("%w: repair range %d..%d", ErrMalformed, r.First, r.Last)
+		}
+		dst = binary.AppendUvarint(dst, uint64(r.First))
+		dst = binary.AppendUvarint(dst, uint64(r.Last-r.First))
+	}
+	return dst, nil
+}
+
+// decodeBody decodes a body of the given kind into b, reusing b's storage.
+// The payload and nothing else aliases p.
+func decodeBody(kind Kind, p []byte, b *Body) error {
+	r := newReader(p)
+	b.Kind = kind
+	b.Table = r.table(b.ids) // TODO(lead): reuse
+	if r.err != nil {
+		return r.err
+	}
+	n := b.Table.Len()
+	switch {
+	case kind.IsGossip():
+		decodeGossip(&r, kind, b, n)
+	case kind == KindAck:
+		decodeAck(&r, b, n)
+	case kind == KindAnnouncement:
+		b.Announcement.LastSeq = core.MulticastSeq(r.uvarint("last multicast sequence"))
+		b.Announcement.Seen = decodeSeen(&r, b, n, b.Announcement.Seen[:0])
+	case kind == KindRepairRequest:
+		decodeRepair(&r, &b.Repair)
+	default:
+		return fmt.Errorf("%w: %s", ErrMalformed, kind)
+	}
+	if kind.IsGossip() {
+		return r.err // the payload takes every remaining byte
+	}
+	return r.done(kind.String())
+}
+
+func decodeGossip(r *reader, kind Kind, b *Body, n int) {
+	g := &b.Gossip
+	origin := r.uvarint("origin index")
+	number := r.uvarint("message number")
+	if r.err != nil {
+		return
+	}
+	id, ok := b.Table.Lookup(origin)
+	if !ok {
+		r.failf(ErrTableRef, "origin index %d of %d", origin, n)
+		return
+	}
+	g.ID = core.BroadcastID{Origin: id, Number: core.MessageNumber(number)}
+	g.MulticastSeq = 0
+	if kind != KindGossip {
+		g.MulticastSeq = core.MulticastSeq(r.uvarint("multicast sequence"))
+		if r.err == nil && g.MulticastSeq == 0 {
+			r.failf(ErrMalformed, "multicast sequence 0")
+		}
+	}
+	g.Seen = decodeSeen(r, b, n, g.Seen[:0])
+	b.idx = r.list("others", n, core.MaxOthers, b.idx)
+	g.Others = g.Others[:0]
+	for _, i := range b.idx {
+		g.Others = append(g.Others, b.Table.At(i))
+	}
+	g.Distribution = g.Distribution[:0]
+	if kind == KindGossip {
+		g.Distribution = decodeDistribution(r, b, n, g.Distribution)
+	}
+	g.Tag = core.TypeTag(r.uint32be("type tag"))
+	g.Payload = r.rest()
+}
+
+func decodeSeen(r *reader, b *Body, n int, seen []core.SeenEntry) []core.SeenEntry {
+	b.idx = r.list("seen list", n, n, b.idx)
+	for _, i := range b.idx {
+		seq := r.uvarint("seen sequence")
+		if r.err != nil {
+			return seen[:0]
+		}
+		seen = append(seen, core.SeenEntry{Node: b.Table.At(i), Seq: core.MulticastSeq(seq)})
+	}
+	return seen
+}
+
+func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.Group {
+	// A group takes at least two bytes: its entry and an empty list.
+	count := r.count("distribution groups", uint64(n), 2)
+	// used marks the table entries already in the list: no node may
+	// appear twice. One bit per table entry, reused across decodes.
+	b.used = slices.Grow(b.used[:0], (n+63)/64)[:(n+63)/64]
+	clear(b.used)
+	used := b.used
+	mark := func(i int) bool {
+		w, bit := i/64, uint64(1)<<(i%64)
+		if used[w]&bit != 0 {
+			r.failf(ErrMalformed, "distribution list names %s twice", b.Table.At(i))
+			return false
+		}
+		used[w] |= bit
+		return true
+	}
+	for range count {
+		entry := r.uvarint("group entry")
+		if r.err != nil {
+			return groups[:0]
+		}
+		if entry >= uint64(n) {
+			r.failf(ErrTableRef, "group entry %d of %d", entry, n)
+			return groups[:0]
+		}
+		if !mark(int(entry)) {
+			return groups[:0]
+		}
+		b.idx = r.list("group members", n, n, b.idx)
+		// Reuse the Members slice of a group decoded earlier.
+		var members []core.NetID
+		if len(groups) < cap(groups) {
+			members = groups[:len(groups)+1][len(groups)].Members[:0]
+		}
+		for _, i := range b.idx {
+			if !mark(i) {
+				return groups[:0]
+			}
+			members = append(members, b.Table.At(i))
+		}
+		groups = append(groups, core.Group{Entry: b.Table.At(int(entry)), Members: members})
+	}
+	return groups
+}
+
+func decodeAck(r *reader, b *Body, n int) {
+	// An acknowledged ID takes at least two bytes.
+	count := r.count("acknowledged IDs", MaxAckIDs, 2)
+	ids := b.Ack.IDs[:0]
+	for range count {
+		origin := r.uvarint("acknowledged origin")
+		number := r.uvarint("acknowledged number")
+		if r.err != nil {
+			break
+		}
+		id, ok := b.Table.Lookup(origin)
+		if !ok {
+			r.failf(ErrTableRef, "acknowledged origin %d of %d", origin, n)
+			break
+		}
+		ids = append(ids, core.BroadcastID{Origin: id, Number: core.MessageNumber(number)})
+	}
+	b.Ack.IDs = ids
+}
+
+func decodeRepair(r *reader, rq *core.RepairRequest) {
+	rq.Epoch.StartMicros = r.uint64be("epoch start")
+	rq.Epoch.Random = r.uint64be("epoch random")
+	// A range takes at least two bytes.
+	count := r.count("repair ranges", MaxRepairRanges, 2)
+	ranges := rq.Ranges[:0]
+	for range count {
+		first := r.uvarint("range first")
+		span := r.uvarint("range length")
+		if r.err != nil {
+			break
+		}
+		if first == 0 || first+span < first {
+			r.failf(ErrMalformed, "repair range %d+%d", first, span)
+			break
+		}
+		ranges = append(ranges, core.SeqRange{First: core.MulticastSeq(first), Last: core.MulticastSeq(first + span)})
+	}
+	rq.Ranges = ranges
+}
+
+// bodyLen returns the exact length appendBody writes for b, without writing
+// it. It fails where appendBody fails.
+func (e *bodyEncoder) bodyLen(b *Body) (int, error) {
+	if !b.Kind.IsValid() {
+		return 0, fmt.Errorf("%w: %s", ErrMalformed, b.Kind)
+	}
+	t := b.Table
+	n := NetIDTableLen(t)
+	switch {
+	case b.Kind.IsGossip():
+		g := &b.Gossip
+		if _, err := ref(t, g.ID.Origin, "origin"); err != nil {
+			return 0, err
+		}
+		origin, _ := t.Index(g.ID.Origin)
+		n += uvarintLen(uint64(origin)) + uvarintLen(uint64(g.ID.Number))
+		if b.Kind != KindGossip {
+			n += uvarintLen(uint64(g.MulticastSeq))
+		}
+		m, err := e.seenLen(t, g.Seen)
+		if err != nil {
+			return 0, err
+		}
+		n += m
+		if len(g.Others) > core.MaxOthers {
+			return 0, fmt.Errorf("%w: %d others, at most %d", ErrListTooLong, len(g.Others), core.MaxOthers)
+		}
+		if err := e.indexes(t, g.Others, "others"); err != nil {
+			return 0, err
+		}
+		n += listLen(e.idx)
+		if b.Kind == KindGossip {
+			n += uvarintLen(uint64(len(g.Distribution)))
+			for _, grp := range g.Distribution {
+				entry, err := ref(t, grp.Entry, "distribution entry")
+				if err != nil {
+					return 0, err
+				}
+				if err := e.indexes(t, grp.Members, "distribution members"); err != nil {
+					return 0, err
+				}
+				n += uvarintLen(uint64(entry)) + listLen(e.idx)
+			}
+		}
+		n += 4 + len(g.Payload)
+	case b.Kind == KindAck:
+		n += uvarintLen(uint64(len(b.Ack.IDs)))
+		for _, id := range b.Ack.IDs {
+			origin, err := ref(t, id.Origin, "acknowledged origin")
+			if err != nil {
+				return 0, err
+			}
+			n += uvarintLen(uint64(origin)) + uvarintLen(uint64(id.Number))
+		}
+	case b.Kind == KindAnnouncement:
+		m, err := e.seenLen(t, b.Announcement.Seen)
+		if err != nil {
+			return 0, err
+		}
+		n += uvarintLen(uint64(b.Announcement.LastSeq)) + m
+	case b.Kind == KindRepairRequest:
+		n += core.EpochLen + uvarintLen(uint64(len(b.Repair.Ranges)))
+		for _, r := range b.Repair.Ranges {
+			n += uvarintLen(uint64(r.First)) + uvarintLen(uint64(r.Last-r.First))
+		}
+	}
+	return n, nil
+}
+
+func (e *bodyEncoder) seenLen(t core.NetIDTable, seen []core.SeenEntry) (int, error) {
+	if err := e.seenRefs(t, seen); err != nil {
+		return 0, err
+	}
+	n := listLen(e.idx)
+	for _, s := range seen {
+		n += uvarintLen(uint64(s.Seq))
+	}
+	return n, nil
+}

@@ -1,0 +1,269 @@
+package codec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pierrec/lz4/v4"
+
+	"github.com/chatter-go/chatter/core"
+	"github.com/chatter-go/chatter/crypto"
+)
+
+// Version is the version of the wire format this package speaks.
+const Version = 1
+
+// Magic is the first two bytes of every frame.
+var magic = [2]byte{'C', 'H'}
+
+// Size limits.
+const (
+	// DefaultMaxFrameSize is the default limit on a frame's length, and on
+	// its decompressed body, when it travels by TCP.
+	DefaultMaxFrameSize = 1 << 20
+	// DefaultMaxDatagram is the default limit on a frame multicast in one
+	// UDP datagram: a 1500-byte MTU less 40 bytes of IPv6 header and 8 of
+	// UDP header. A larger frame goes by TCP only.
+	DefaultMaxDatagram = 1500 - 40 - 8
+	// TagSize is the length of the AES-GCM tag that ends every frame.
+	TagSize = 16
+	// MaxHeaderLen is the longest header: an IPv6 sender and three
+	// ten-byte varints.
+	MaxHeaderLen = 2 + 1 + 1 + 1 + 19 + core.EpochLen + 3*10
+)
+
+// flags of the plaintext's first byte.
+const flagLZ4 = 1 << 0
+
+// Header is the clear part of a frame: who sealed it, when, under which key,
+// and which counter. The whole header is authenticated as associated data.
+type Header struct {
+	Kind    Kind
+	KeyID   crypto.KeyID
+	Sender  core.NetID
+	Epoch   core.Epoch
+	Counter core.FrameCounter
+	// Time is when the frame was sealed, to the microsecond. On the wire
+	// it is an offset from the epoch's start.
+	Time time.Time
+}
+
+// appendHeader appends h with the given sealed length.
+func appendHeader(dst []byte, h *Header, sealedLen int) ([]byte, error) {
+	dst = append(dst, magic[0], magic[1], Version, byte(h.Kind), byte(h.KeyID))
+	dst, err := h.Sender.AppendBinary(dst)
+	if err != nil {
+		return dst, fmt.Errorf("codec: sender: %w", err)
+	}
+	dst, _ = h.Epoch.AppendBinary(dst)
+	dst = binary.AppendUvarint(dst, uint64(h.Counter))
+	dst = binary.AppendUvarint(dst, timestampOffset(h.Epoch, h.Time))
+	return binary.AppendUvarint(dst, uint64(sealedLen)), nil
+}
+
+// timestampOffset returns t as microseconds after e's start; a time before
+// the start (a clock stepped back) is written as the start.
+func timestampOffset(e core.Epoch, t time.Time) uint64 {
+	us := t.UnixMicro()
+	if us < 0 || uint64(us) < e.StartMicros {
+		return 0
+	}
+	return uint64(us) - e.StartMicros
+}
+
+// headerLen returns the exact length appendHeader writes.
+func headerLen(h *Header, sealedLen int) int {
+	return 5 + h.Sender.BinaryLen() + core.EpochLen +
+		uvarintLen(uint64(h.Counter)) + uvarintLen(timestampOffset(h.Epoch, h.Time)) +
+		uvarintLen(uint64(sealedLen))
+}
+
+// readHeader reads a header and returns it with the sealed length it
+// announces, checked against max (the frame's total length limit).
+func readHeader(r *reader, max int) (Header, int) {
+	var h Header
+	m := r.bytes("magic", 2)
+	if r.err != nil {
+		return h, 0
+	}
+	if m[0] != magic[0] || m[1] != magic[1] {
+		r.failf(ErrBadMagic, "% x", m)
+		return h, 0
+	}
+	if v := r.byte1("version"); r.err == nil && v != Version {
+		r.failf(ErrVersion, "version %d, this node speaks %d", v, Version)
+		return h, 0
+	}
+	h.Kind = Kind(r.byte1("kind"))
+	if r.err == nil && !h.Kind.IsValid() {
+		r.failf(ErrMalformed, "unknown frame %s", h.Kind)
+		return h, 0
+	}
+	h.KeyID = crypto.KeyID(r.byte1("key id"))
+	h.Sender = readNetID(r, "sender")
+	h.Epoch.StartMicros = r.uint64be("epoch start")
+	h.Epoch.Random = r.uint64be("epoch random")
+	h.Counter = core.FrameCounter(r.uvarint("counter"))
+	offset := r.uvarint("timestamp")
+	sealed := r.uvarint("sealed length")
+	if r.err != nil {
+		return h, 0
+	}
+	if h.Counter == 0 {
+		r.failf(ErrMalformed, "counter 0")
+		return h, 0
+	}
+	if offset > 1<<62-h.Epoch.StartMicros || h.Epoch.StartMicros > 1<<62 {
+		r.failf(ErrMalformed, "timestamp %d+%d out of range", h.Epoch.StartMicros, offset)
+		return h, 0
+	}
+	h.Time = time.UnixMicro(int64(h.Epoch.StartMicros + offset))
+	if sealed < TagSize {
+		r.failf(ErrMalformed, "sealed length %d shorter than the tag", sealed)
+		return h, 0
+	}
+	if sealed > uint64(max) || r.off+int(sealed) > max {
+		r.failf(ErrFrameTooLarge, "frame of %d bytes, limit %d", uint64(r.off)+sealed, max)
+		return h, 0
+	}
+	return h, int(sealed)
+}
+
+// readNetID reads a NetID in its binary form.
+func readNetID(r *reader, what string) core.NetID {
+	var id core.NetID
+	fam := r.byte1(what + " family")
+	var addrLen int
+	switch {
+	case r.err != nil:
+		return id
+	case fam == core.FamilyIPv4:
+		addrLen = 4
+	case fam == core.FamilyIPv6:
+		addrLen = 16
+	default:
+		r.failf(ErrMalformed, "%s family %d", what, fam)
+		return id
+	}
+	a := r.bytes(what+" address", addrLen)
+	port := r.uint16be(what + " port")
+	if r.err != nil {
+		return id
+	}
+	addr, _ := netip.AddrFromSlice(a)
+	if fam == core.FamilyIPv6 && addr.Is4In6() {
+		r.failf(ErrMalformed, "%s %s is IPv4-mapped", what, addr)
+		return id
+	}
+	id, err := core.NetIDFrom(addr, port)
+	if err != nil {
+		r.failf(ErrMalformed, "%s: %v", what, err)
+	}
+	return id
+}
+
+// Sealer seals the frames of one local node: it numbers them with the
+// node's frame counter, compresses their bodies and seals them with the
+// node's key under the keyring's primary key. It is safe for concurrent use;
+// sealing is serialised, so frames are numbered in the order they are sealed.
+type Sealer struct {
+	keys   *crypto.Sealer
+	sender core.NetID
+	epoch  core.Epoch
+
+	mu      sync.Mutex
+	counter core.FrameCounter // last used
+	enc     bodyEncoder
+	body    []byte
+	lz      lz4.Compressor
+}
+
+// NewSealer returns the sealer of the node sender in its epoch, sealing
+// with ring's primary key. The epoch must be new for every start of the
+// node: see core.Epoch.
+func NewSealer(ring *crypto.Keyring, sender core.NetID, epoch core.Epoch) (*Sealer, error) {
+	keys, err := crypto.NewSealer(ring, sender, epoch)
+	if err != nil {
+		return nil, fmt.Errorf("codec: sealer: %w", err)
+	}
+	return &Sealer{keys: keys, sender: sender, epoch: epoch}, nil
+}
+
+// Sender returns the NetID the sealer seals as.
+func (s *Sealer) Sender() core.NetID { return s.sender }
+
+// Epoch returns the epoch the sealer seals in.
+func (s *Sealer) Epoch() core.Epoch { return s.epoch }
+
+// MaxFrameLen bounds the length of b's sealed frame without sealing it, so
+// a caller can tell whether b fits a datagram: it is the length of the frame
+// with its body stored uncompressed, counting the timestamp's varint at its
+// longest (8 bytes), so a frame that does not compress is at most 7 bytes
+// shorter. The body's part is computed exactly. It fails where AppendFrame
+// would.
+func (s *Sealer) MaxFrameLen(b *Body) (int, error) {
+	s.mu.Lock()
+	n, err := s.enc.bodyLen(b)
+	s.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	h := Header{Kind: b.Kind, Sender: s.sender, Epoch: s.epoch, Counter: s.counter + 1}
+	pt := 1 + uvarintLen(uint64(n)) + n
+	// The timestamp's varint is at most 8 bytes for any offset below
+	// 2^56 microseconds (over two thousand years).
+	return headerLen(&h, pt+TagSize) - uvarintLen(0) + 8 + pt + TagSize, nil
+}
+
+// AppendFrame seals b as the next frame and appends it to dst. now is the
+// time the header carries. It allocates only when dst lacks the capacity.
+func (s *Sealer) AppendFrame(dst []byte, b *Body, now time.Time) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	if s.body, err = s.enc.appendBody(s.body[:0], b); err != nil {
+		return dst, fmt.Errorf("codec: encode %s: %w", b.Kind, err)
+	}
+	if s.counter == ^core.FrameCounter(0) {
+		return dst, fmt.Errorf("codec: frame counter exhausted for epoch %s", s.epoch)
+	}
+	s.counter++
+	keyID, aead := s.keys.Key()
+	h := Header{Kind: b.Kind, KeyID: keyID, Sender: s.sender, Epoch: s.epoch, Counter: s.counter, Time: now}
+
+	// Reserve room for the stored form, which bounds the compressed one,
+	// so the header, plaintext and tag are written in place, once.
+	raw := len(s.body)
+	storedPT := 1 + uvarintLen(uint64(raw)) + raw
+	dst = slices.Grow(dst, headerLen(&h, storedPT+TagSize)+storedPT+TagSize)
+	start := len(dst)
+
+	// Compress straight into dst's spare capacity, after the longest
+	// header and plaintext prefix; keep the result only when shorter.
+	prefix := 1 + uvarintLen(uint64(raw))
+	spare := dst[start:cap(dst)]
+	flags := byte(0)
+	data := s.body
+	if raw > 0 {
+		scratch := spare[len(spare)-raw:] // room for a block shorter than raw
+		scratch = scratch[: raw-1 : raw-1]
+		if n, err := s.lz.CompressBlock(s.body, scratch); err == nil && n > 0 && n < raw-1 {
+			flags, data = flagLZ4, scratch[:n]
+		}
+	}
+	pt := prefix + len(data)
+	if dst, err = appendHeader(dst, &h, pt+TagSize); err != nil {
+		return dst[:start], err
+	}
+	hdrEnd := len(dst)
+	dst = append(dst, flags)
+	dst = binary.AppendUvarint(dst, uint64(raw))
+	dst = append(dst, data...) // copy is safe: data lies past where it lands
+	nonce := crypto.Nonce(s.counter)
+	sealed := aead.Seal(dst[hdrEnd:hdrEnd], nonce[:], dst[hdrEnd:], dst[start:hdrEnd])
+	return dst[:hdrEnd+len(sealed)], nil
+}
