@@ -3,8 +3,6 @@ module github.com/chatter-go/chatter
 go 1.25.0
 
 require (
-	github.com/google/go-cmp v0.7.0 // indirect
-	github.com/pierrec/lz4/v4 v4.1.33 // indirect
-	go.uber.org/mock v0.6.0 // indirect
-	golang.org/x/net v0.62.0 // indirect
+	github.com/google/go-cmp v0.7.0
+	github.com/pierrec/lz4/v4 v4.1.33
 )

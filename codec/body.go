@@ -119,12 +119,16 @@ func ref(t core.NetIDTable, id core.NetID, what string) (int, error) {
 // missing or repeated NetID.
 func (e *bodyEncoder) indexes(t core.NetIDTable, ids []core.NetID, what string) error {
 	e.idx = e.idx[:0]
+	next := -1
 	for _, id := range ids {
-		i, err := ref(t, id, what)
-		if err != nil {
-			return err
+		// Lists are mostly runs of consecutive table entries: guess the
+		// entry after the last one.
+		i, ok := t.IndexNear(id, next)
+		if !ok {
+			return fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, id)
 		}
 		e.idx = append(e.idx, i)
+		next = i + 1
 	}
 	slices.Sort(e.idx)
 	for j := 1; j < len(e.idx); j++ {
@@ -286,7 +290,7 @@ func appendRepair(dst []byte, rq *core.RepairRequest) ([]byte, error) {
 func decodeBody(kind Kind, p []byte, b *Body) error {
 	r := newReader(p)
 	b.Kind = kind
-	b.Table = r.table(b.ids) // TODO(lead): reuse
+	b.Table, b.ids = r.tableReusing(b.ids)
 	if r.err != nil {
 		return r.err
 	}

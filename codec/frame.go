@@ -104,7 +104,7 @@ func readHeader(r *reader, max int) (Header, int) {
 		return h, 0
 	}
 	h.KeyID = crypto.KeyID(r.byte1("key id"))
-	h.Sender = readNetID(r, "sender")
+	h.Sender = readSender(r)
 	h.Epoch.StartMicros = r.uint64be("epoch start")
 	h.Epoch.Random = r.uint64be("epoch random")
 	h.Counter = core.FrameCounter(r.uvarint("counter"))
@@ -133,10 +133,10 @@ func readHeader(r *reader, max int) (Header, int) {
 	return h, int(sealed)
 }
 
-// readNetID reads a NetID in its binary form.
-func readNetID(r *reader, what string) core.NetID {
+// readSender reads the header's sender NetID in its binary form.
+func readSender(r *reader) core.NetID {
 	var id core.NetID
-	fam := r.byte1(what + " family")
+	fam := r.byte1("sender family")
 	var addrLen int
 	switch {
 	case r.err != nil:
@@ -146,22 +146,22 @@ func readNetID(r *reader, what string) core.NetID {
 	case fam == core.FamilyIPv6:
 		addrLen = 16
 	default:
-		r.failf(ErrMalformed, "%s family %d", what, fam)
+		r.failf(ErrMalformed, "sender family %d", fam)
 		return id
 	}
-	a := r.bytes(what+" address", addrLen)
-	port := r.uint16be(what + " port")
+	a := r.bytes("sender address", addrLen)
+	port := r.uint16be("sender port")
 	if r.err != nil {
 		return id
 	}
 	addr, _ := netip.AddrFromSlice(a)
 	if fam == core.FamilyIPv6 && addr.Is4In6() {
-		r.failf(ErrMalformed, "%s %s is IPv4-mapped", what, addr)
+		r.failf(ErrMalformed, "sender %s is IPv4-mapped", addr)
 		return id
 	}
 	id, err := core.NetIDFrom(addr, port)
 	if err != nil {
-		r.failf(ErrMalformed, "%s: %v", what, err)
+		r.failf(ErrMalformed, "sender: %v", err)
 	}
 	return id
 }
@@ -179,6 +179,7 @@ type Sealer struct {
 	counter core.FrameCounter // last used
 	enc     bodyEncoder
 	body    []byte
+	nonce   [crypto.NonceSize]byte
 	lz      lz4.Compressor
 }
 
@@ -262,8 +263,8 @@ func (s *Sealer) AppendFrame(dst []byte, b *Body, now time.Time) ([]byte, error)
 	hdrEnd := len(dst)
 	dst = append(dst, flags)
 	dst = binary.AppendUvarint(dst, uint64(raw))
-	dst = append(dst, data...) // copy is safe: data lies past where it lands
-	nonce := crypto.Nonce(s.counter)
-	sealed := aead.Seal(dst[hdrEnd:hdrEnd], nonce[:], dst[hdrEnd:], dst[start:hdrEnd])
+	dst = append(dst, data...)        // copy is safe: data lies past where it lands
+	s.nonce = crypto.Nonce(s.counter) // a field: a local would escape to the heap
+	sealed := aead.Seal(dst[hdrEnd:hdrEnd], s.nonce[:], dst[hdrEnd:], dst[start:hdrEnd])
 	return dst[:hdrEnd+len(sealed)], nil
 }

@@ -203,7 +203,11 @@ func TestOpenRefuses(t *testing.T) {
 		{"wrong magic", func() []byte { f := goodFrame(); f[0] = 'X'; return f }, codec.ErrBadMagic, codec.ReasonBadMagic},
 		{"newer version", func() []byte { f := goodFrame(); f[2] = 2; return f }, codec.ErrVersion, codec.ReasonVersion},
 		{"unknown kind", func() []byte { f := goodFrame(); f[3] = 0; return f }, codec.ErrMalformed, codec.ReasonMalformed},
-		{"unknown key id", func() []byte { h := defaultRaw(codec.KindAck, 1); h.keyID = 9; return sealRaw(t, key, h, stored(ack(emptyTable, 0))) }, crypto.ErrUnknownKey, codec.ReasonUnknownKey},
+		{"unknown key id", func() []byte {
+			h := defaultRaw(codec.KindAck, 1)
+			h.keyID = 9
+			return sealRaw(t, key, h, stored(ack(emptyTable, 0)))
+		}, crypto.ErrUnknownKey, codec.ReasonUnknownKey},
 		{"wrong key", func() []byte {
 			var other crypto.Key
 			return sealRaw(t, other, defaultRaw(codec.KindAck, 1), stored(ack(emptyTable, 0)))

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"slices"
 	"testing"
@@ -28,7 +29,7 @@ func FuzzNetIDTable(f *testing.F) {
 	// The hand-written vectors of table_test.go, each commented there: the
 	// empty table, one IPv4 NetID, loopback nodes with two ports on one,
 	// IPv4 and IPv6, a dense block as a bitmap.
-	for _, v := range tableVectors {
+	for _, v := range tableVectors() {
 		f.Add(v.want)
 	}
 	// The round-trip tables of table_test.go: many ports on one address,
@@ -109,7 +110,7 @@ func FuzzList(f *testing.F) {
 	// The hand-written vectors of table_test.go over a table of 255: the
 	// empty list, references, references as long as the bitmap, a bitmap,
 	// a bitmap of two bytes (start 300 is past the table: ErrTableRef).
-	for _, v := range listVectors {
+	for _, v := range listVectors() {
 		f.Add(append([]byte{255}, v.want...))
 	}
 	// Every other entry of a table of 200, as a bitmap.
@@ -155,7 +156,13 @@ func FuzzList(f *testing.F) {
 		if want := refEncodeList(got); !bytes.Equal(enc, want) {
 			t.Fatalf("encoding % x, reference % x", enc, want)
 		}
-		if len(enc) > len(in) {
+		// The canonical encoding is never longer than the input, unless the
+		// input's bitmap starts before its first entry: a smaller start can
+		// save a varint byte (start 127 and bits 4, 5, 12, 13 are one byte
+		// shorter than start 131 and bits 0, 1, 8, 9).
+		h, n := binary.Uvarint(in)
+		start, _ := binary.Uvarint(in[n:])
+		if (h%2 == 0 || start == uint64(got[0])) && len(enc) > len(in) {
 			t.Fatalf("canonical encoding of %d bytes, longer than the input's %d", len(enc), len(in))
 		}
 		again, err := decodeList(enc, tableLen, tableLen)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"testing"
 
@@ -17,7 +18,7 @@ import (
 )
 
 // cmpNetID compares NetIDs with ==; go-cmp prints them with String.
-var cmpNetID = cmp.Comparer(func(a, b core.NetID) bool { return a == b })
+func cmpNetID() cmp.Option { return cmp.Comparer(func(a, b core.NetID) bool { return a == b }) }
 
 // tableOf returns the table of the NetIDs written as "ip:port".
 func tableOf(tb testing.TB, ids ...string) core.NetIDTable {
@@ -74,7 +75,7 @@ func diffTables(want, got core.NetIDTable) string {
 	if want.Equal(got) {
 		return "" // the fast path; go-cmp explains a difference
 	}
-	d := cmp.Diff(want.IDs(), got.IDs(), cmpNetID, cmpopts.EquateEmpty())
+	d := cmp.Diff(want.IDs(), got.IDs(), cmpNetID(), cmpopts.EquateEmpty())
 	if d == "" {
 		d = "IDs are equal but Equal reports a difference"
 	}
@@ -180,106 +181,110 @@ func TestNetIDTableForm(t *testing.T) {
 	}
 }
 
-// tableVectors are encodings written by hand from docs/wire-format.md.
-var tableVectors = []struct {
+type tableVector struct {
 	name string
 	ids  []string
 	want []byte
-}{
-	{
-		name: "empty",
-		want: []byte{
-			0x00, // IPv4 block count 0
-			0x00, // IPv6 address count 0
-			0x00, // multiplicity run count 0
-			0x00, // port run count 0
-		},
-	},
-	{
-		name: "one IPv4 NetID",
-		ids:  []string{"10.0.0.1:29999"},
-		want: []byte{
-			0x01,             // IPv4 block count 1
-			0x80, 0x80, 0x28, //   prefix 10.0.0 = 0x0a0000 = 655360
-			0x02,             //   shape 2: a list of k = 1 host
-			0x01,             //     host 1
-			0x00,             // IPv6 address count 0
-			0x01,             // multiplicity run count 1
-			0x01, 0x01, //       1 address with 1 port
-			0x01,                   // port run count 1
-			0x01, 0xaf, 0xea, 0x01, //   1 entry with port 29999
-		},
-	},
-	{
-		name: "loopback nodes, one with two ports",
-		ids:  []string{"127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.2:7001", "127.0.0.3:7001"},
-		want: []byte{
-			0x01,                   // IPv4 block count 1
-			0x80, 0x80, 0xfc, 0x03, //   prefix 127.0.0 = 0x7f0000
-			0x06,             //   shape 6: a list of k = 3 hosts
-			0x01, 0x01, 0x01, //     hosts 1, 2 (1+1), 3 (2+1)
-			0x00,       // IPv6 address count 0
-			0x02,       // multiplicity run count 2
-			0x01, 0x02, //   1 address (127.0.0.1) with 2 ports
-			0x02, 0x01, //   2 addresses (127.0.0.2, .3) with 1 port
-			0x03,             // port run count 3
-			0x01, 0xd9, 0x36, //   1 entry with port 7001
-			0x01, 0xda, 0x36, //   1 entry with port 7002
-			0x02, 0xd9, 0x36, //   2 entries with port 7001
-		},
-	},
-	{
-		name: "IPv4 and IPv6",
-		ids:  []string{"192.168.1.10:9000", "[2001:db8::1]:9000", "[2001:db8::2]:9000", "[2001:db8:0:1::1]:9001"},
-		want: []byte{
-			0x01,                   // IPv4 block count 1
-			0x81, 0xd0, 0x82, 0x06, //   prefix 192.168.1 = 0xc0a801
-			0x02, //   shape 2: a list of k = 1 host
-			0x0a, //     host 10
-			0x03, // IPv6 address count 3
-			0x00, //   shared 0 (first address), then all 16 bytes of 2001:db8::1
-			0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00,
-			0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
-			0x0f, 0x02, //   shared 15, then the last byte of 2001:db8::2
-			0x07,                                           //   shared 7 (2001:0db8:0000:00), then the 9 bytes of
-			0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, //   2001:db8:0:1::1 that follow
-			0x01,
-			0x01,       // multiplicity run count 1
-			0x04, 0x01, //   4 addresses with 1 port each
-			0x02,             // port run count 2
-			0x03, 0xa8, 0x46, //   3 entries with port 9000
-			0x01, 0xa9, 0x46, //   1 entry with port 9001
-		},
-	},
-	{
-		name: "dense block: 40 hosts as a bitmap",
-		ids: func() []string {
-			var s []string
-			for h := range 40 {
-				s = append(s, fmt.Sprintf("10.1.2.%d:80", h))
-			}
-			return s
-		}(),
-		want: slices.Concat(
-			[]byte{
-				0x01,             // IPv4 block count 1
-				0x82, 0x82, 0x28, //   prefix 10.1.2 = 0x0a0102
-				0x01, //   shape 1: a 256-bit bitmap
-				0xff, 0xff, 0xff, 0xff, 0xff, // hosts 0 to 39
+}
+
+// tableVectors returns encodings written by hand from docs/wire-format.md.
+func tableVectors() []tableVector {
+	return []tableVector{
+		{
+			name: "empty",
+			want: []byte{
+				0x00, // IPv4 block count 0
+				0x00, // IPv6 address count 0
+				0x00, // multiplicity run count 0
+				0x00, // port run count 0
 			},
-			make([]byte, 27), // hosts 40 to 255 absent
-			[]byte{
+		},
+		{
+			name: "one IPv4 NetID",
+			ids:  []string{"10.0.0.1:29999"},
+			want: []byte{
+				0x01,             // IPv4 block count 1
+				0x80, 0x80, 0x28, //   prefix 10.0.0 = 0x0a0000 = 655360
+				0x02,       //   shape 2: a list of k = 1 host
+				0x01,       //     host 1
 				0x00,       // IPv6 address count 0
 				0x01,       // multiplicity run count 1
-				0x28, 0x01, //   40 addresses with 1 port
-				0x01,       // port run count 1
-				0x28, 0x50, //   40 entries with port 80
-			}),
-	},
+				0x01, 0x01, //   1 address with 1 port
+				0x01,                   // port run count 1
+				0x01, 0xaf, 0xea, 0x01, //   1 entry with port 29999
+			},
+		},
+		{
+			name: "loopback nodes, one with two ports",
+			ids:  []string{"127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.2:7001", "127.0.0.3:7001"},
+			want: []byte{
+				0x01,                   // IPv4 block count 1
+				0x80, 0x80, 0xfc, 0x03, //   prefix 127.0.0 = 0x7f0000
+				0x06,             //   shape 6: a list of k = 3 hosts
+				0x01, 0x01, 0x01, //     hosts 1, 2 (1+1), 3 (2+1)
+				0x00,       // IPv6 address count 0
+				0x02,       // multiplicity run count 2
+				0x01, 0x02, //   1 address (127.0.0.1) with 2 ports
+				0x02, 0x01, //   2 addresses (127.0.0.2, .3) with 1 port
+				0x03,             // port run count 3
+				0x01, 0xd9, 0x36, //   1 entry with port 7001
+				0x01, 0xda, 0x36, //   1 entry with port 7002
+				0x02, 0xd9, 0x36, //   2 entries with port 7001
+			},
+		},
+		{
+			name: "IPv4 and IPv6",
+			ids:  []string{"192.168.1.10:9000", "[2001:db8::1]:9000", "[2001:db8::2]:9000", "[2001:db8:0:1::1]:9001"},
+			want: []byte{
+				0x01,                   // IPv4 block count 1
+				0x81, 0xd0, 0x82, 0x06, //   prefix 192.168.1 = 0xc0a801
+				0x02, //   shape 2: a list of k = 1 host
+				0x0a, //     host 10
+				0x03, // IPv6 address count 3
+				0x00, //   shared 0 (first address), then all 16 bytes of 2001:db8::1
+				0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00,
+				0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+				0x0f, 0x02, //   shared 15, then the last byte of 2001:db8::2
+				0x07,                                           //   shared 7 (2001:0db8:0000:00), then the 9 bytes of
+				0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, //   2001:db8:0:1::1 that follow
+				0x01,
+				0x01,       // multiplicity run count 1
+				0x04, 0x01, //   4 addresses with 1 port each
+				0x02,             // port run count 2
+				0x03, 0xa8, 0x46, //   3 entries with port 9000
+				0x01, 0xa9, 0x46, //   1 entry with port 9001
+			},
+		},
+		{
+			name: "dense block: 40 hosts as a bitmap",
+			ids: func() []string {
+				var s []string
+				for h := range 40 {
+					s = append(s, fmt.Sprintf("10.1.2.%d:80", h))
+				}
+				return s
+			}(),
+			want: slices.Concat(
+				[]byte{
+					0x01,             // IPv4 block count 1
+					0x82, 0x82, 0x28, //   prefix 10.1.2 = 0x0a0102
+					0x01,                         //   shape 1: a 256-bit bitmap
+					0xff, 0xff, 0xff, 0xff, 0xff, //     hosts 0 to 39
+				},
+				make([]byte, 27), //     hosts 40 to 255 absent
+				[]byte{
+					0x00,       // IPv6 address count 0
+					0x01,       // multiplicity run count 1
+					0x28, 0x01, //   40 addresses with 1 port
+					0x01,       // port run count 1
+					0x28, 0x50, //   40 entries with port 80
+				}),
+		},
+	}
 }
 
 func TestNetIDTableVectors(t *testing.T) {
-	for _, v := range tableVectors {
+	for _, v := range tableVectors() {
 		t.Run(v.name, func(t *testing.T) {
 			table := tableOf(t, v.ids...)
 			got := AppendNetIDTable(nil, table)
@@ -460,7 +465,23 @@ func TestReaderTable(t *testing.T) {
 	}
 }
 
+// buildHasRace reports whether the test binary was built with -race, which
+// changes what allocates (as the standard library's race.Enabled does).
+func buildHasRace() bool {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-race" {
+				return s.Value == "true"
+			}
+		}
+	}
+	return false
+}
+
 func TestNetIDTableAllocs(t *testing.T) {
+	if buildHasRace() {
+		t.Skip("the race detector changes allocations")
+	}
 	for _, tc := range roundTripTables(t) {
 		dst := make([]byte, 0, NetIDTableLen(tc.table))
 		if n := testing.AllocsPerRun(100, func() { dst = AppendNetIDTable(dst[:0], tc.table) }); n != 0 {
@@ -550,40 +571,44 @@ func TestListRoundTrip(t *testing.T) {
 	}
 }
 
-// listVectors are lists written by hand from docs/wire-format.md.
-var listVectors = []struct {
+type listVector struct {
 	name string
 	idx  []int
 	want []byte
-}{
-	{"empty", nil, []byte{
-		0x00, // h = 0: no references
-	}},
-	{"references", []int{0, 100}, []byte{
-		0x04, // h = 4: k = 2 references
-		0x00, //   first index 0
-		0x63, //   100 - 0 - 1 = 99
-	}},
-	{"equal lengths: references", []int{0, 7}, []byte{
-		0x04, // h = 4: k = 2 references (the bitmap 11 00 81 is as long)
-		0x00, //   first index 0
-		0x06, //   7 - 0 - 1 = 6
-	}},
-	{"bitmap", []int{2, 3, 7}, []byte{
-		0x0d, // h = 13: n = 6 bits
-		0x02, //   start 2
-		0x23, //   bits 0, 1, 5 (entries 2, 3, 7); bits 6 and 7 past n are 0
-	}},
-	{"bitmap over two bytes", []int{300, 301, 302, 303, 304, 305, 306, 307, 309}, []byte{
-		0x15,       // h = 21: n = 10 bits
-		0xac, 0x02, //   start 300
-		0xff,       //   bits 0 to 7: entries 300 to 307
-		0x02,       //   bit 9 = n-1: entry 309; bits 10 to 15 past n are 0
-	}},
+}
+
+// listVectors returns lists written by hand from docs/wire-format.md.
+func listVectors() []listVector {
+	return []listVector{
+		{"empty", nil, []byte{
+			0x00, // h = 0: no references
+		}},
+		{"references", []int{0, 100}, []byte{
+			0x04, // h = 4: k = 2 references
+			0x00, //   first index 0
+			0x63, //   100 - 0 - 1 = 99
+		}},
+		{"equal lengths: references", []int{0, 7}, []byte{
+			0x04, // h = 4: k = 2 references (the bitmap 11 00 81 is as long)
+			0x00, //   first index 0
+			0x06, //   7 - 0 - 1 = 6
+		}},
+		{"bitmap", []int{2, 3, 7}, []byte{
+			0x0d, // h = 13: n = 6 bits
+			0x02, //   start 2
+			0x23, //   bits 0, 1, 5 (entries 2, 3, 7); bits 6 and 7 past n are 0
+		}},
+		{"bitmap over two bytes", []int{300, 301, 302, 303, 304, 305, 306, 307, 309}, []byte{
+			0x15,       // h = 21: n = 10 bits
+			0xac, 0x02, //   start 300
+			0xff, //   bits 0 to 7: entries 300 to 307
+			0x02, //   bit 9 = n-1: entry 309; bits 10 to 15 past n are 0
+		}},
+	}
 }
 
 func TestListVectors(t *testing.T) {
-	for _, v := range listVectors {
+	for _, v := range listVectors() {
 		t.Run(v.name, func(t *testing.T) {
 			if got := appendList(nil, v.idx); !bytes.Equal(got, v.want) {
 				t.Errorf("appendList:\n got % x\nwant % x", got, v.want)
@@ -645,6 +670,9 @@ func TestDecodeListErrors(t *testing.T) {
 }
 
 func TestListAllocs(t *testing.T) {
+	if buildHasRace() {
+		t.Skip("the race detector changes allocations")
+	}
 	idx := seq(3, 1000, 3)
 	dst := make([]byte, 0, listLen(idx))
 	if n := testing.AllocsPerRun(100, func() { dst = appendList(dst[:0], idx) }); n != 0 {

@@ -15,12 +15,19 @@ var ErrInvalidNetID = errors.New("core: invalid NetID")
 // NetID names a node: the IP address and port of its TCP listener. It is the
 // node's identity on the wire and in every list the protocol carries.
 //
-// NetID is a comparable value built on [netip.AddrPort]. IPv4-mapped IPv6
-// addresses are stored as IPv4 and zones are refused, so two NetIDs that name
-// the same listener are equal with ==. The zero NetID is invalid; [NetID.IsValid]
+// NetID is a small comparable value that speaks [net/netip]: it is made from
+// a [netip.Addr] and a port and gives them back. IPv4-mapped IPv6 addresses
+// are stored as IPv4 and zones are refused, so two NetIDs that name the same
+// listener are equal with ==. The zero NetID is invalid; [NetID.IsValid]
 // tells it apart.
+//
+// The address is held as two integers rather than a netip.Addr, so that
+// comparing and hashing NetIDs, which every frame's NetID table does many
+// times, costs a few integer operations and no pointer.
 type NetID struct {
-	ap netip.AddrPort
+	hi, lo uint64 // the address as 16 bytes, big-endian; IPv4 in lo's low 32 bits
+	port   uint16
+	fam    uint8 // 0 (invalid), FamilyIPv4 or FamilyIPv6
 }
 
 // NetIDFrom returns the NetID of addr and port. It returns ErrInvalidNetID for
@@ -37,7 +44,22 @@ func NetIDFrom(addr netip.Addr, port uint16) (NetID, error) {
 	case port == 0:
 		return NetID{}, fmt.Errorf("%w: port 0", ErrInvalidNetID)
 	}
-	return NetID{ap: netip.AddrPortFrom(addr, port)}, nil
+	if addr.Is4() {
+		return NetIDFrom4(addr.As4(), port), nil
+	}
+	a := addr.As16()
+	return NetID{hi: binary.BigEndian.Uint64(a[:8]), lo: binary.BigEndian.Uint64(a[8:]), port: port, fam: FamilyIPv6}, nil
+}
+
+// NetIDFrom4 returns the NetID of an IPv4 address and a port, or the zero
+// (invalid) NetID for 0.0.0.0 or port 0. It is NetIDFrom for decoders'
+// inner loops, with no error to build.
+func NetIDFrom4(addr [4]byte, port uint16) NetID {
+	a := binary.BigEndian.Uint32(addr[:])
+	if a == 0 || port == 0 {
+		return NetID{}
+	}
+	return NetID{lo: uint64(a), port: port, fam: FamilyIPv4}
 }
 
 // NetIDFromAddrPort is NetIDFrom(ap.Addr(), ap.Port()).
@@ -65,35 +87,73 @@ func MustParseNetID(s string) NetID {
 }
 
 // IsValid reports whether id names a node (the zero NetID does not).
-func (id NetID) IsValid() bool { return id.ap.IsValid() }
+func (id NetID) IsValid() bool { return id.fam != 0 }
 
 // Addr returns the node's IP address.
-func (id NetID) Addr() netip.Addr { return id.ap.Addr() }
+func (id NetID) Addr() netip.Addr {
+	switch id.fam {
+	case FamilyIPv4:
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], uint32(id.lo))
+		return netip.AddrFrom4(a)
+	case FamilyIPv6:
+		var a [16]byte
+		binary.BigEndian.PutUint64(a[:8], id.hi)
+		binary.BigEndian.PutUint64(a[8:], id.lo)
+		return netip.AddrFrom16(a)
+	}
+	return netip.Addr{}
+}
 
 // Port returns the node's TCP port.
-func (id NetID) Port() uint16 { return id.ap.Port() }
+func (id NetID) Port() uint16 { return id.port }
 
 // AddrPort returns id as a [netip.AddrPort].
-func (id NetID) AddrPort() netip.AddrPort { return id.ap }
+func (id NetID) AddrPort() netip.AddrPort {
+	if !id.IsValid() {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(id.Addr(), id.port)
+}
 
 // Is4 reports whether id has an IPv4 address.
-func (id NetID) Is4() bool { return id.ap.Addr().Is4() }
+func (id NetID) Is4() bool { return id.fam == FamilyIPv4 }
 
 // String returns "ip:port", or "[ipv6]:port", or "invalid NetID".
 func (id NetID) String() string {
 	if !id.IsValid() {
 		return "invalid NetID"
 	}
-	return id.ap.String()
+	return id.AddrPort().String()
 }
 
 // Compare orders NetIDs: IPv4 before IPv6, then by address, then by port.
 // It returns -1, 0 or +1. This is the order of a [NetIDTable].
 func (id NetID) Compare(other NetID) int {
-	if c := id.ap.Addr().Compare(other.ap.Addr()); c != 0 {
+	if c := cmp.Compare(id.fam, other.fam); c != 0 {
 		return c
 	}
-	return cmp.Compare(id.ap.Port(), other.ap.Port())
+	if c := cmp.Compare(id.hi, other.hi); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(id.lo, other.lo); c != 0 {
+		return c
+	}
+	return cmp.Compare(id.port, other.port)
+}
+
+// less reports whether id sorts before other, as Compare does.
+func (id NetID) less(other NetID) bool {
+	if id.fam != other.fam {
+		return id.fam < other.fam
+	}
+	if id.hi != other.hi {
+		return id.hi < other.hi
+	}
+	if id.lo != other.lo {
+		return id.lo < other.lo
+	}
+	return id.port < other.port
 }
 
 // MarshalText implements [encoding.TextMarshaler].
@@ -101,7 +161,7 @@ func (id NetID) MarshalText() ([]byte, error) {
 	if !id.IsValid() {
 		return []byte{}, nil
 	}
-	return id.ap.MarshalText()
+	return id.AddrPort().MarshalText()
 }
 
 // UnmarshalText implements [encoding.TextUnmarshaler]; empty text gives the
@@ -142,14 +202,12 @@ func (id NetID) AppendBinary(dst []byte) ([]byte, error) {
 	if !id.IsValid() {
 		return dst, fmt.Errorf("%w: zero NetID", ErrInvalidNetID)
 	}
-	if id.Is4() {
-		a := id.Addr().As4()
-		dst = append(dst, FamilyIPv4)
-		dst = append(dst, a[:]...)
+	dst = append(dst, id.fam)
+	if id.fam == FamilyIPv4 {
+		dst = binary.BigEndian.AppendUint32(dst, uint32(id.lo))
 	} else {
-		a := id.Addr().As16()
-		dst = append(dst, FamilyIPv6)
-		dst = append(dst, a[:]...)
+		dst = binary.BigEndian.AppendUint64(dst, id.hi)
+		dst = binary.BigEndian.AppendUint64(dst, id.lo)
 	}
-	return binary.BigEndian.AppendUint16(dst, id.Port()), nil
+	return binary.BigEndian.AppendUint16(dst, id.port), nil
 }

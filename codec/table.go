@@ -1,0 +1,795 @@
+package codec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"net/netip"
+	"slices"
+
+	"github.com/chatter-go/chatter/core"
+)
+
+// This file holds the NetID table and the lists that name its entries, as
+// the sections "NetID table" and "Lists" of docs/wire-format.md define them.
+
+// MaxTableEntries bounds the number of entries of a NetID table on the wire.
+// A decoder rejects a larger table with ErrListTooLong.
+const MaxTableEntries = 1 << 17
+
+const (
+	maxPrefix     = 1 << 24 // IPv4 /24 prefixes are below this
+	shapeBitmap   = 1       // the block shape of a 256-bit host bitmap
+	bitmapLen     = 32      // bytes of a host bitmap
+	bitmapCost    = 1 + bitmapLen
+	maxBlockHosts = 256
+	maxPort       = 1<<16 - 1
+	maxShared     = 15 // the largest IPv6 shared-prefix length
+)
+
+// AppendNetIDTable appends the wire encoding of t to dst and returns the
+// extended slice. It does not allocate when dst has room for
+// NetIDTableLen(t) more bytes. A table of more than MaxTableEntries entries
+// encodes, but decoders reject it.
+func AppendNetIDTable(dst []byte, t core.NetIDTable) []byte {
+	n4 := countV4(t)
+	dst, a4 := appendV4(dst, t, n4)
+	dst, a6 := appendV6(dst, t, n4)
+	dst = appendMultiplicity(dst, t, a4+a6)
+	return appendPorts(dst, t)
+}
+
+// NetIDTableLen returns the number of bytes AppendNetIDTable writes for t.
+func NetIDTableLen(t core.NetIDTable) int {
+	n4 := countV4(t)
+	l4, a4 := v4Len(t, n4)
+	l6, a6 := v6Len(t, n4)
+	return l4 + l6 + multiplicityLen(t, a4+a6) + portsLen(t)
+}
+
+// DecodeNetIDTable decodes b, which must hold exactly one NetID table.
+// Errors match ErrTruncated, ErrMalformed, ErrListTooLong or ErrTableOrder.
+func DecodeNetIDTable(b []byte) (core.NetIDTable, error) {
+	r := newReader(b)
+	t := r.table(nil)
+	if err := r.done("NetID table"); err != nil {
+		return core.NetIDTable{}, err
+	}
+	return t, nil
+}
+
+// countV4 returns the number of IPv4 entries of t, which come first.
+func countV4(t core.NetIDTable) int {
+	lo, hi := 0, t.Len()
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if t.At(m).Is4() {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// putCount stores the uvarint v at dst[pos], where the encoder left one byte
+// for it, moving dst[pos+1:] up when v needs more than that byte.
+func putCount(dst []byte, pos int, v uint64) []byte {
+	if v < 0x80 {
+		dst[pos] = byte(v)
+		return dst
+	}
+	n := uvarintLen(v)
+	end := len(dst)
+	dst = append(dst, make([]byte, n-1)...)
+	copy(dst[pos+n:], dst[pos+1:end])
+	binary.PutUvarint(dst[pos:], v)
+	return dst
+}
+
+// IPv4 addresses.
+
+// v4Block is one /24 block of a table's IPv4 addresses.
+type v4Block struct {
+	prefix uint32
+	end    int // the index after the block's last entry
+	k      int // distinct hosts
+	hosts  [maxBlockHosts]byte
+	bitmap [4]uint64 // bit h of bitmap[h/64] is host h
+}
+
+// v4At returns the IPv4 address of entry i as a number.
+func v4At(t core.NetIDTable, i int) uint32 {
+	a := t.At(i).Addr().As4()
+	return binary.BigEndian.Uint32(a[:])
+}
+
+// scan fills blk with the block that starts at entry i of t; n4 is the
+// number of IPv4 entries.
+func (blk *v4Block) scan(t core.NetIDTable, i, n4 int) {
+	a := v4At(t, i)
+	prefix := a >> 8
+	k, last := 0, -1
+	var word uint64 // the bitmap word wi, kept in a register
+	wi := uint32(0)
+	blk.bitmap = [4]uint64{}
+	for ; i < n4; i++ {
+		a = v4At(t, i)
+		if a>>8 != prefix {
+			break
+		}
+		h := a & 0xff
+		if int(h) == last {
+			continue // the same address with another port
+		}
+		last = int(h)
+		blk.hosts[k&(maxBlockHosts-1)] = byte(h)
+		k++
+		if h>>6 != wi {
+			blk.bitmap[wi&3] = word
+			word, wi = 0, h>>6
+		}
+		word |= 1 << (h & 63)
+	}
+	blk.bitmap[wi&3] = word
+	blk.prefix, blk.end, blk.k = prefix, i, k
+}
+
+// hostListLen returns the length of the list form of a block of k hosts,
+// shape included; the encoder uses it when it is at most bitmapCost.
+func hostListLen(k int) int { return uvarintLen(uint64(2*k)) + k }
+
+// appendV4 appends the IPv4 section and returns the number of distinct IPv4
+// addresses.
+func appendV4(dst []byte, t core.NetIDTable, n4 int) ([]byte, int) {
+	pos := len(dst)
+	dst = append(dst, 0)
+	var blk v4Block
+	var prev uint32
+	count, addrs := 0, 0
+	for i := 0; i < n4; i = blk.end {
+		blk.scan(t, i, n4)
+		dst = binary.AppendUvarint(dst, uint64(blk.prefix-prev))
+		prev = blk.prefix
+		if hostListLen(blk.k) <= bitmapCost {
+			dst = binary.AppendUvarint(dst, uint64(2*blk.k))
+			var h byte
+			for _, x := range blk.hosts[:blk.k] {
+				dst = append(dst, x-h)
+				h = x
+			}
+		} else {
+			dst = append(dst, shapeBitmap)
+			for _, w := range blk.bitmap {
+				dst = binary.LittleEndian.AppendUint64(dst, w)
+			}
+		}
+		count++
+		addrs += blk.k
+	}
+	return putCount(dst, pos, uint64(count)), addrs
+}
+
+func v4Len(t core.NetIDTable, n4 int) (n, addrs int) {
+	var blk v4Block
+	var prev uint32
+	count := 0
+	for i := 0; i < n4; i = blk.end {
+		blk.scan(t, i, n4)
+		n += uvarintLen(uint64(blk.prefix-prev)) + min(hostListLen(blk.k), bitmapCost)
+		prev = blk.prefix
+		count++
+		addrs += blk.k
+	}
+	return n + uvarintLen(uint64(count)), addrs
+}
+
+// IPv6 addresses.
+
+// commonPrefix returns the number of leading bytes a and b share.
+func commonPrefix(a, b *[16]byte) int {
+	if x := binary.BigEndian.Uint64(a[:8]) ^ binary.BigEndian.Uint64(b[:8]); x != 0 {
+		return bits.LeadingZeros64(x) / 8
+	}
+	return 8 + bits.LeadingZeros64(binary.BigEndian.Uint64(a[8:])^binary.BigEndian.Uint64(b[8:]))/8
+}
+
+// v6Addrs iterates over the distinct IPv6 addresses of a table.
+type v6Addrs struct {
+	t     core.NetIDTable
+	i     int
+	prev  [16]byte
+	first bool
+}
+
+func newV6Addrs(t core.NetIDTable, n4 int) v6Addrs { return v6Addrs{t: t, i: n4, first: true} }
+
+// next returns the next distinct address and how many leading bytes it
+// shares with the previous one (0 for the first); ok is false at the end.
+func (it *v6Addrs) next() (a [16]byte, shared int, ok bool) {
+	n := it.t.Len()
+	if it.i >= n {
+		return a, 0, false
+	}
+	addr := it.t.At(it.i).Addr()
+	for it.i++; it.i < n && it.t.At(it.i).Addr() == addr; it.i++ {
+	}
+	a = addr.As16()
+	if !it.first {
+		shared = commonPrefix(&it.prev, &a)
+	}
+	it.prev, it.first = a, false
+	return a, shared, true
+}
+
+// appendV6 appends the IPv6 section and returns the number of distinct IPv6
+// addresses.
+func appendV6(dst []byte, t core.NetIDTable, n4 int) ([]byte, int) {
+	pos := len(dst)
+	dst = append(dst, 0)
+	it := newV6Addrs(t, n4)
+	count := 0
+	for {
+		a, shared, ok := it.next()
+		if !ok {
+			break
+		}
+		dst = append(dst, byte(shared))
+		dst = append(dst, a[shared:]...)
+		count++
+	}
+	return putCount(dst, pos, uint64(count)), count
+}
+
+func v6Len(t core.NetIDTable, n4 int) (n, addrs int) {
+	it := newV6Addrs(t, n4)
+	for {
+		_, shared, ok := it.next()
+		if !ok {
+			break
+		}
+		n += 1 + 16 - shared
+		addrs++
+	}
+	return n + uvarintLen(uint64(addrs)), addrs
+}
+
+// Multiplicity and ports.
+
+// multRuns iterates over the runs of distinct addresses with the same number
+// of entries (ports).
+type multRuns struct {
+	t    core.NetIDTable
+	i    int // the first entry not yet in a returned run
+	next int // the entry after the address at i, or 0 when not yet scanned
+}
+
+// addrEnd returns the index after the entries of the address of entry i.
+func addrEnd(t core.NetIDTable, i int) int {
+	a := t.At(i).Addr()
+	n := t.Len()
+	for i++; i < n && t.At(i).Addr() == a; i++ {
+	}
+	return i
+}
+
+// run returns the next run: its length in addresses and the ports each
+// address has; length is 0 at the end.
+func (it *multRuns) run() (length, ports int) {
+	n := it.t.Len()
+	for it.i < n {
+		if it.next <= it.i {
+			it.next = addrEnd(it.t, it.i)
+		}
+		m := it.next - it.i
+		if length > 0 && m != ports {
+			break
+		}
+		length, ports = length+1, m
+		it.i = it.next
+	}
+	return length, ports
+}
+
+// appendMultiplicity appends the multiplicity section of t, which has
+// addrs distinct addresses.
+func appendMultiplicity(dst []byte, t core.NetIDTable, addrs int) []byte {
+	if addrs == t.Len() { // one port each, or an empty table
+		return appendOneRun(dst, addrs, 1)
+	}
+	pos := len(dst)
+	dst = append(dst, 0)
+	it := multRuns{t: t}
+	count := 0
+	for {
+		length, ports := it.run()
+		if length == 0 {
+			break
+		}
+		dst = binary.AppendUvarint(dst, uint64(length))
+		dst = binary.AppendUvarint(dst, uint64(ports))
+		count++
+	}
+	return putCount(dst, pos, uint64(count))
+}
+
+func multiplicityLen(t core.NetIDTable, addrs int) int {
+	if addrs == t.Len() {
+		return oneRunLen(addrs, 1)
+	}
+	it := multRuns{t: t}
+	n, count := 0, 0
+	for {
+		length, ports := it.run()
+		if length == 0 {
+			break
+		}
+		n += uvarintLen(uint64(length)) + uvarintLen(uint64(ports))
+		count++
+	}
+	return n + uvarintLen(uint64(count))
+}
+
+// appendOneRun appends the run-length coding of length equal values v: no
+// run when length is 0, else one.
+func appendOneRun(dst []byte, length, v int) []byte {
+	if length == 0 {
+		return append(dst, 0)
+	}
+	dst = append(dst, 1)
+	dst = binary.AppendUvarint(dst, uint64(length))
+	return binary.AppendUvarint(dst, uint64(v))
+}
+
+func oneRunLen(length, v int) int {
+	if length == 0 {
+		return 1
+	}
+	return 1 + uvarintLen(uint64(length)) + uvarintLen(uint64(v))
+}
+
+// portRun returns the run of equal ports that starts at entry i: the index
+// after it and the port.
+func portRun(t core.NetIDTable, i int) (end int, port uint16) {
+	port = t.At(i).Port()
+	n := t.Len()
+	for i++; i < n && t.At(i).Port() == port; i++ {
+	}
+	return i, port
+}
+
+func appendPorts(dst []byte, t core.NetIDTable) []byte {
+	pos := len(dst)
+	dst = append(dst, 0)
+	count := 0
+	for i, n := 0, t.Len(); i < n; count++ {
+		end, port := portRun(t, i)
+		dst = binary.AppendUvarint(dst, uint64(end-i))
+		dst = binary.AppendUvarint(dst, uint64(port))
+		i = end
+	}
+	return putCount(dst, pos, uint64(count))
+}
+
+func portsLen(t core.NetIDTable) int {
+	n, count := 0, 0
+	for i, l := 0, t.Len(); i < l; count++ {
+		end, port := portRun(t, i)
+		n += uvarintLen(uint64(end-i)) + uvarintLen(uint64(port))
+		i = end
+	}
+	return n + uvarintLen(uint64(count))
+}
+
+// Decoding.
+
+// table decodes a NetID table. The entries are appended to scratch[:0],
+// which the table then keeps: a caller that reuses scratch must be done with
+// the previous table. On error it returns the empty table and the error
+// sticks in r.err.
+//
+// It reads the table twice: the first pass checks every rule of the format
+// and counts the entries, without allocating; the second, over input now
+// known to be well formed, builds the entries into one slice of the exact
+// length.
+func (r *reader) table(scratch []core.NetID) core.NetIDTable {
+	t, _ := r.tableReusing(scratch)
+	return t
+}
+
+// tableReusing is table that also returns the slice the entries went into,
+// so a caller can reuse it for the next table once it no longer needs this
+// one.
+func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.NetID) {
+	if r.err != nil {
+		return core.NetIDTable{}, scratch
+	}
+	start := r.off
+
+	// IPv4 addresses. A block takes at least three bytes.
+	nBlocks := r.count("IPv4 block", MaxTableEntries, 3)
+	v4Off := r.off
+	var nAddrs uint64
+	var prefix uint64
+	for i := 0; i < nBlocks && r.err == nil; i++ {
+		delta := r.uvarint("IPv4 prefix delta")
+		shape := r.uvarint("IPv4 block shape")
+		switch {
+		case r.err != nil:
+		case i > 0 && delta == 0:
+			r.failf(ErrMalformed, "IPv4 block %d: prefix delta 0", i)
+		case delta >= maxPrefix-prefix:
+			r.failf(ErrMalformed, "IPv4 block %d: prefix %d+%d is not below 2^24", i, prefix, delta)
+		case shape == shapeBitmap:
+			prefix += delta
+			bm := r.bytes("IPv4 host bitmap", bitmapLen)
+			if bm == nil {
+				break
+			}
+			c := 0
+			for j := 0; j < bitmapLen; j += 8 {
+				c += bits.OnesCount64(binary.LittleEndian.Uint64(bm[j:]))
+			}
+			switch {
+			case c == 0:
+				r.failf(ErrMalformed, "IPv4 block %d: empty host bitmap", i)
+			case prefix == 0 && bm[0]&1 != 0:
+				r.failf(ErrMalformed, "IPv4 block %d: unspecified address 0.0.0.0", i)
+			}
+			nAddrs += uint64(c)
+		case shape >= 2 && shape <= 2*maxBlockHosts && shape%2 == 0:
+			prefix += delta
+			hosts := r.bytes("IPv4 host list", int(shape/2))
+			if hosts == nil {
+				break
+			}
+			if prefix == 0 && hosts[0] == 0 {
+				r.failf(ErrMalformed, "IPv4 block %d: unspecified address 0.0.0.0", i)
+			}
+			h := uint(hosts[0])
+			for j, d := range hosts[1:] {
+				h += uint(d)
+				if d == 0 || h > 255 {
+					r.failf(ErrMalformed, "IPv4 block %d: host %d: delta %d after host %d", i, j+1, d, h-uint(d))
+					break
+				}
+			}
+			nAddrs += uint64(len(hosts))
+		default:
+			r.failf(ErrMalformed, "IPv4 block %d: shape %d", i, shape)
+		}
+	}
+
+	// IPv6 addresses. An address takes at least two bytes.
+	n6 := r.count("IPv6 address", MaxTableEntries, 2)
+	v6Off := r.off
+	var prev [16]byte
+	for i := 0; i < n6 && r.err == nil; i++ {
+		shared := int(r.byte1("IPv6 shared prefix length"))
+		if shared > maxShared || i == 0 && shared != 0 {
+			r.failf(ErrMalformed, "IPv6 address %d: shared prefix length %d", i, shared)
+			break
+		}
+		tail := r.bytes("IPv6 address", 16-shared)
+		switch {
+		case tail == nil:
+		case i > 0 && tail[0] == prev[shared]:
+			r.failf(ErrMalformed, "IPv6 address %d: shares more than %d leading bytes with the previous one", i, shared)
+		case i > 0 && tail[0] < prev[shared]:
+			r.fail(fmt.Errorf("%w: IPv6 address %d below the previous one at offset %d", ErrTableOrder, i, r.off))
+		default:
+			copy(prev[shared:], tail)
+			a := netip.AddrFrom16(prev)
+			if a.IsUnspecified() || a.Is4In6() {
+				r.failf(ErrMalformed, "IPv6 address %d: %s", i, a)
+			}
+		}
+	}
+	nAddrs += uint64(n6)
+	if r.err == nil && nAddrs > MaxTableEntries {
+		r.failf(ErrListTooLong, "%d distinct addresses exceed %d", nAddrs, MaxTableEntries)
+	}
+
+	// Multiplicity. A run takes at least two bytes.
+	nRuns := r.count("multiplicity run", MaxTableEntries, 2)
+	multOff := r.off
+	var covered, nEntries uint64
+	for i := 0; i < nRuns && r.err == nil; i++ {
+		length := r.uvarint("multiplicity run length")
+		ports := r.uvarint("ports per address")
+		switch {
+		case r.err != nil:
+		case length == 0 || length > nAddrs-covered:
+			r.failf(ErrMalformed, "multiplicity run %d: length %d with %d of %d addresses left", i, length, nAddrs-covered, nAddrs)
+		case ports == 0 || ports > maxPort:
+			r.failf(ErrMalformed, "multiplicity run %d: %d ports per address", i, ports)
+		default:
+			covered += length
+			nEntries += length * ports
+			if nEntries > MaxTableEntries {
+				r.failf(ErrListTooLong, "table of more than %d entries", MaxTableEntries)
+			}
+		}
+	}
+	if r.err == nil && covered != nAddrs {
+		r.failf(ErrMalformed, "multiplicity runs cover %d of %d addresses", covered, nAddrs)
+	}
+
+	// Ports. A run takes at least two bytes.
+	nPortRuns := r.count("port run", MaxTableEntries, 2)
+	portOff := r.off
+	covered = 0
+	for i := 0; i < nPortRuns && r.err == nil; i++ {
+		length := r.uvarint("port run length")
+		port := r.uvarint("port")
+		switch {
+		case r.err != nil:
+		case length == 0 || length > nEntries-covered:
+			r.failf(ErrMalformed, "port run %d: length %d with %d of %d entries left", i, length, nEntries-covered, nEntries)
+		case port == 0 || port > maxPort:
+			r.failf(ErrMalformed, "port run %d: port %d", i, port)
+		default:
+			covered += length
+		}
+	}
+	if r.err == nil && covered != nEntries {
+		r.failf(ErrMalformed, "port runs cover %d of %d entries", covered, nEntries)
+	}
+	if r.err != nil {
+		return core.NetIDTable{}, scratch
+	}
+
+	// Second pass: the input is well formed and holds nEntries entries.
+	b := tableBuilder{
+		ids:   slices.Grow(scratch[:0], int(nEntries)),
+		mult:  runIter{b: r.b[multOff:portOff]},
+		ports: runIter{b: r.b[portOff:r.off]},
+	}
+	p := r.b[v4Off:v6Off]
+	var pfx uint64
+	for range nBlocks {
+		delta, n := binary.Uvarint(p)
+		pfx += delta
+		shape, m := binary.Uvarint(p[n:])
+		p = p[n+m:]
+		base := uint32(pfx) << 8
+		if shape == shapeBitmap {
+			for j, x := range p[:bitmapLen] {
+				for ; x != 0; x &= x - 1 {
+					b.add4((base | uint32(j<<3|bits.TrailingZeros8(x))))
+				}
+			}
+			p = p[bitmapLen:]
+		} else {
+			k := int(shape / 2)
+			h := base
+			for _, d := range p[:k] {
+				h += uint32(d)
+				b.add4((h))
+			}
+			p = p[k:]
+		}
+	}
+	p = r.b[v6Off:multOff]
+	for range n6 {
+		shared := int(p[0])
+		copy(prev[shared:], p[1:17-shared])
+		p = p[17-shared:]
+		b.add(netip.AddrFrom16(prev))
+	}
+	if b.err != nil {
+		r.fail(fmt.Errorf("%w: NetID table at offset %d: %v", ErrMalformed, start, b.err))
+		return core.NetIDTable{}, scratch
+	}
+	t, err := core.NetIDTableFromSorted(b.ids)
+	if err != nil {
+		r.fail(fmt.Errorf("NetID table at offset %d: %w", start, err))
+		return core.NetIDTable{}, scratch
+	}
+	return t, b.ids
+}
+
+// runIter reads the values of well-formed run-length coded pairs
+// (length, value), one value per call.
+type runIter struct {
+	b     []byte
+	left  uint64
+	value uint64
+}
+
+func (it *runIter) next() uint64 {
+	if it.left == 0 {
+		it.refill()
+	}
+	it.left--
+	return it.value
+}
+
+func (it *runIter) refill() {
+	l, n := binary.Uvarint(it.b)
+	v, m := binary.Uvarint(it.b[n:])
+	it.b = it.b[n+m:]
+	it.left, it.value = l, v
+}
+
+// tableBuilder appends the entries of each address in turn, taking their
+// count from the multiplicity runs and their ports from the port runs.
+type tableBuilder struct {
+	ids   []core.NetID
+	mult  runIter
+	ports runIter
+	err   error
+}
+
+// add4 adds the entries of IPv4 address a.
+func (b *tableBuilder) add4(a uint32) {
+	var a4 [4]byte
+	binary.BigEndian.PutUint32(a4[:], a)
+	for range b.mult.next() {
+		id := core.NetIDFrom4(a4, uint16(b.ports.next()))
+		if !id.IsValid() {
+			if b.err == nil {
+				b.err = fmt.Errorf("%w: %s port %d", core.ErrInvalidNetID, netip.AddrFrom4(a4), id.Port())
+			}
+			return
+		}
+		b.ids = append(b.ids, id)
+	}
+}
+
+// add adds the entries of address a.
+func (b *tableBuilder) add(a netip.Addr) {
+	for range b.mult.next() {
+		id, err := core.NetIDFrom(a, uint16(b.ports.next()))
+		if err != nil {
+			if b.err == nil {
+				b.err = err
+			}
+			return
+		}
+		b.ids = append(b.ids, id)
+	}
+}
+
+// Lists.
+
+// listCosts returns the lengths of the reference and the bitmap forms of
+// the list of idx, which is not empty.
+func listCosts(idx []int) (refs, bitmap int) {
+	refs = uvarintLen(uint64(2 * len(idx)))
+	prev := -1
+	for _, x := range idx {
+		refs += uvarintLen(uint64(x - prev - 1))
+		prev = x
+	}
+	start, n := idx[0], idx[len(idx)-1]-idx[0]+1
+	bitmap = uvarintLen(uint64(2*n+1)) + uvarintLen(uint64(start)) + (n+7)/8
+	return refs, bitmap
+}
+
+// appendList appends the list of the table entries idx, which must be
+// strictly ascending and not negative, in the shorter of its two forms
+// (references when they are equally long).
+func appendList(dst []byte, idx []int) []byte {
+	if len(idx) == 0 {
+		return append(dst, 0)
+	}
+	refs, bitmap := listCosts(idx)
+	if refs <= bitmap {
+		dst = binary.AppendUvarint(dst, uint64(2*len(idx)))
+		prev := -1
+		for _, x := range idx {
+			dst = binary.AppendUvarint(dst, uint64(x-prev-1))
+			prev = x
+		}
+		return dst
+	}
+	start, n := idx[0], idx[len(idx)-1]-idx[0]+1
+	dst = binary.AppendUvarint(dst, uint64(2*n+1))
+	dst = binary.AppendUvarint(dst, uint64(start))
+	off := len(dst)
+	dst = append(dst, make([]byte, (n+7)/8)...)
+	bm := dst[off:]
+	for _, x := range idx {
+		i := x - start
+		bm[i>>3] |= 1 << (i & 7)
+	}
+	return dst
+}
+
+// listLen returns the number of bytes appendList writes for idx.
+func listLen(idx []int) int {
+	if len(idx) == 0 {
+		return 1
+	}
+	refs, bitmap := listCosts(idx)
+	return min(refs, bitmap)
+}
+
+// list decodes a list over a table of tableLen entries that may hold at most
+// max of them, appending the indexes to dst[:0] in ascending order. Errors
+// stick in r.err and match ErrTruncated, ErrMalformed, ErrListTooLong (more
+// elements than max or than the table) or ErrTableRef (an index past the
+// table); what names the list in them.
+func (r *reader) list(what string, tableLen int, max int, dst []int) []int {
+	dst = dst[:0]
+	tableLen, max = clampNonNeg(tableLen), clampNonNeg(max)
+	h := r.uvarint(what)
+	if r.err != nil {
+		return dst
+	}
+	if h%2 == 0 {
+		k := h / 2
+		switch {
+		case k > uint64(max) || k > uint64(tableLen):
+			r.failf(ErrListTooLong, "%s of %d references: table has %d entries, limit %d", what, k, tableLen, max)
+			return dst
+		case k > uint64(r.remaining()):
+			r.failf(ErrTruncated, "%s of %d references: %d bytes remain", what, k, r.remaining())
+			return dst
+		}
+		dst = slices.Grow(dst, int(k))
+		var next uint64 // the smallest index the next reference may name
+		for range k {
+			d := r.uvarint(what)
+			if r.err != nil {
+				return dst[:0]
+			}
+			if d >= uint64(tableLen)-next {
+				r.failf(ErrTableRef, "%s: reference to entry %d+%d, table has %d entries", what, next, d, tableLen)
+				return dst[:0]
+			}
+			next += d
+			dst = append(dst, int(next))
+			next++
+		}
+		return dst
+	}
+	n := h / 2 // (h-1)/2 for odd h
+	if n == 0 {
+		r.failf(ErrMalformed, "%s: empty bitmap", what)
+		return dst
+	}
+	if n > uint64(tableLen) {
+		r.failf(ErrListTooLong, "%s: bitmap of %d bits, table has %d entries", what, n, tableLen)
+		return dst
+	}
+	start := r.uvarint(what)
+	switch {
+	case r.err != nil:
+		return dst
+	case start > uint64(tableLen)-n:
+		r.failf(ErrTableRef, "%s: bitmap over entries %d to %d, table has %d entries", what, start, start+n-1, tableLen)
+		return dst
+	}
+	bm := r.bytes(what, int((n+7)/8))
+	if bm == nil {
+		return dst
+	}
+	switch last, top := bm[len(bm)-1], (n-1)%8; {
+	case last>>top&1 == 0:
+		r.failf(ErrMalformed, "%s: last bit (%d) of bitmap not set", what, n-1)
+		return dst
+	case last>>top != 1:
+		r.failf(ErrMalformed, "%s: bits past bit %d of bitmap set", what, n-1)
+		return dst
+	}
+	c := 0
+	for _, x := range bm {
+		c += bits.OnesCount8(x)
+	}
+	if c > max {
+		r.failf(ErrListTooLong, "%s of %d entries: limit %d", what, c, max)
+		return dst
+	}
+	dst = slices.Grow(dst, c)
+	base := int(start)
+	for j, x := range bm {
+		for ; x != 0; x &= x - 1 {
+			dst = append(dst, base+j<<3+bits.TrailingZeros8(x))
+		}
+	}
+	return dst
+}
+
+func clampNonNeg(n int) int { return max(n, 0) }

@@ -1,0 +1,21 @@
+package crypto
+
+import "github.com/chatter-go/chatter/core"
+
+// OpenerSizes returns how many senders' replay states and derived AEADs o
+// keeps.
+func OpenerSizes(o *Opener) (senders, aeads int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.senders.len(), o.aeads.len()
+}
+
+// ResetReplay empties the replay window of sender in its current epoch, so
+// benchmarks can open the same frames again.
+func ResetReplay(o *Opener, sender core.NetID) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if n := o.senders.peek(sender); n != nil {
+		n.val.win.reset()
+	}
+}
