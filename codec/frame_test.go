@@ -247,6 +247,10 @@ func TestOpenRefuses(t *testing.T) {
 			// A valid block of 5 literals "AAAAA", claimed as 6 bytes.
 			return sealRaw(t, key, defaultRaw(codec.KindAck, 1), []byte{1, 6, 0x50, 'A', 'A', 'A', 'A', 'A'})
 		}, codec.ErrRawLength, codec.ReasonRawLength},
+		{"compressed empty body", func() []byte {
+			// Found by FuzzPlaintext: LZ4 flag with raw length 0.
+			return sealRaw(t, key, defaultRaw(codec.KindAck, 1), []byte{1, 0, '0', '0'})
+		}, codec.ErrRawLength, codec.ReasonRawLength},
 		{"raw length beyond lz4 ratio", func() []byte {
 			return sealRaw(t, key, defaultRaw(codec.KindAck, 1), []byte{1, 0x80, 0x80, 0x20, 0x50, 'A'})
 		}, codec.ErrRawLength, codec.ReasonRawLength},
