@@ -80,6 +80,7 @@ type Body struct {
 
 	// Scratch for decoding, reused.
 	ids  []core.NetID
+	pids []core.NetID
 	idx  []int
 	used []uint64
 	raw  []byte
@@ -135,6 +136,23 @@ func (e *bodyEncoder) indexes(t core.NetIDTable, ids []core.NetID, what string) 
 		if e.idx[j] == e.idx[j-1] {
 			return fmt.Errorf("%w: %s names %s twice", ErrMalformed, what, t.At(e.idx[j]))
 		}
+	}
+	return nil
+}
+
+// tableIndexes fills e.idx with the indexes in t of the entries of p, which
+// are in order, so the indexes are too.
+func (e *bodyEncoder) tableIndexes(t, p core.NetIDTable) error {
+	e.idx = e.idx[:0]
+	next := 0
+	for i := range p.Len() {
+		id := p.At(i)
+		j, ok := t.IndexNear(id, next)
+		if !ok {
+			return fmt.Errorf("%w: payload NetID %s not in the NetID table", ErrTableRef, id)
+		}
+		e.idx = append(e.idx, j)
+		next = j + 1
 	}
 	return nil
 }
@@ -219,6 +237,10 @@ func (e *bodyEncoder) appendGossip(dst []byte, kind Kind, t core.NetIDTable, g *
 	} else if len(g.Distribution) != 0 {
 		return dst, fmt.Errorf("%w: %s with a distribution list", ErrMalformed, kind)
 	}
+	if err := e.tableIndexes(t, g.PayloadIDs); err != nil {
+		return dst, err
+	}
+	dst = appendList(dst, e.idx)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(g.Tag))
 	return append(dst, g.Payload...), nil
 }
@@ -344,6 +366,13 @@ func decodeGossip(r *reader, kind Kind, b *Body, n int) {
 	if kind == KindGossip {
 		g.Distribution = decodeDistribution(r, b, n, g.Distribution)
 	}
+	b.idx = r.list("payload NetIDs", n, n, b.idx)
+	b.pids = b.pids[:0]
+	for _, i := range b.idx {
+		b.pids = append(b.pids, b.Table.At(i))
+	}
+	// Ascending indexes into a sorted table give sorted NetIDs.
+	g.PayloadIDs, _ = core.NetIDTableFromSorted(b.pids)
 	g.Tag = core.TypeTag(r.uint32be("type tag"))
 	g.Payload = r.rest()
 }
@@ -491,7 +520,10 @@ func (e *bodyEncoder) bodyLen(b *Body) (int, error) {
 				n += uvarintLen(uint64(entry)) + listLen(e.idx)
 			}
 		}
-		n += 4 + len(g.Payload)
+		if err := e.tableIndexes(t, g.PayloadIDs); err != nil {
+			return 0, err
+		}
+		n += listLen(e.idx) + 4 + len(g.Payload)
 	case b.Kind == KindAck:
 		n += uvarintLen(uint64(len(b.Ack.IDs)))
 		for _, id := range b.Ack.IDs {

@@ -51,7 +51,7 @@ func Example_sealAndOpen() {
 	_, err = opener.Open(frame, start.Add(3*time.Millisecond), &in)
 	fmt.Println(errors.Is(err, crypto.ErrReplay))
 	// Output:
-	// gossip from 127.0.0.1:29999, frame 1, 90 bytes
+	// gossip from 127.0.0.1:29999, frame 1, 91 bytes
 	// message 127.0.0.1:29999#1: "hello, world", pass on to 127.0.0.3:29999
 	// true
 }

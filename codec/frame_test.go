@@ -21,7 +21,7 @@ func roundTripBodies() map[string]codec.Body {
 		"gossip no lists":  withTable(codec.Body{Kind: codec.KindGossip, Gossip: core.Gossip{ID: core.BroadcastID{Origin: ids[0], Number: 1}, Tag: 7}}),
 		"gossip ipv6":      withTable(codec.Body{Kind: codec.KindGossip, Gossip: core.Gossip{ID: core.BroadcastID{Origin: v6, Number: 9}, Others: []core.NetID{ids[1]}, Distribution: []core.Group{{Entry: ids[2]}, {Entry: core.MustParseNetID("[2001:db8::8]:4000"), Members: ids[3:5]}}, Payload: []byte("x")}}),
 		"gossip large":     sampleGossip(600, textPayload(20000)),
-		"multicast gossip": withTable(codec.Body{Kind: codec.KindMulticastGossip, Gossip: core.Gossip{ID: core.BroadcastID{Origin: ids[0], Number: 5}, MulticastSeq: 12, Seen: []core.SeenEntry{{Node: ids[4], Seq: 1}}, Others: ids[5:9], Tag: 3, Payload: []byte("hello")}}),
+		"multicast gossip": withTable(codec.Body{Kind: codec.KindMulticastGossip, Gossip: core.Gossip{ID: core.BroadcastID{Origin: ids[0], Number: 5}, MulticastSeq: 12, Seen: []core.SeenEntry{{Node: ids[4], Seq: 1}}, Others: ids[5:9], Tag: 3, PayloadIDs: core.NewNetIDTable(ids[9:12]...), Payload: []byte("hello")}}),
 		"repaired":         withTable(codec.Body{Kind: codec.KindRepaired, Gossip: core.Gossip{ID: core.BroadcastID{Origin: ids[0], Number: 5}, MulticastSeq: 1 << 40, Payload: bytes.Repeat([]byte("ab"), 300)}}),
 		"ack":              withTable(codec.Body{Kind: codec.KindAck, Ack: core.Ack{IDs: []core.BroadcastID{{Origin: ids[0], Number: 1}, {Origin: ids[1], Number: 2}, {Origin: ids[0], Number: 3}}}}),
 		"empty ack":        withTable(codec.Body{Kind: codec.KindAck}),

@@ -76,11 +76,12 @@ func withTable(b codec.Body, extra ...core.NetID) codec.Body {
 func sampleGossip(n int, payload []byte) codec.Body {
 	ids := nodes(n)
 	g := core.Gossip{
-		ID:      core.BroadcastID{Origin: ids[0], Number: 1_764_000_000_000_042},
-		Seen:    []core.SeenEntry{{Node: ids[1], Seq: 17}, {Node: ids[2], Seq: 300}},
-		Others:  ids[3:7],
-		Tag:     core.TagOf("hello"),
-		Payload: payload,
+		ID:         core.BroadcastID{Origin: ids[0], Number: 1_764_000_000_000_042},
+		Seen:       []core.SeenEntry{{Node: ids[1], Seq: 17}, {Node: ids[2], Seq: 300}},
+		Others:     ids[3:7],
+		Tag:        core.TagOf("hello"),
+		PayloadIDs: core.NewNetIDTable(ids[1], ids[n-1]),
+		Payload:    payload,
 	}
 	rest := ids[7:]
 	for len(rest) > 0 {

@@ -52,9 +52,10 @@ func vectors() []vector {
 				Others:       []core.NetID{c},
 				Distribution: []core.Group{{Entry: c, Members: []core.NetID{d}}},
 				Tag:          core.TagOf("hello"),
+				PayloadIDs:   core.NewNetIDTable(b, d),
 				Payload:      []byte("hello, hello, hello, hello, world"),
 			}}),
-			hex: "434801010104c6120001752f0006446a04eb10000123456789abcdef0390a10f5bffcce90e5fcea46d9ab572b374cc5199f8c3f2c35ecec9c3fa01e6576201777540c02e79ea0f8d2edfd4df3dbeed239481edf8cc64a4f2d12e061b296f8d015317fc248567be24ac24a4d03a9875ea2558add009e0598a425b5aec",
+			hex: "434801010104c6120001752f0006446a04eb10000123456789abcdef0390a10f5affcfe30b5fcea46d9ab572b374cc5199f8c3f2c35ecec9c3fa01e6576201777540c02e79ea0f8d2edfd4df0faf4a93ec4207fcc624e89afd0e061bc944ada95e1efc27c66be93cb13aacd7ddf78bd80e62493c39ae42afbd96b6",
 		},
 		{
 			name: "multicast gossip", sender: "[2001:db8::1]:29999", epoch: epoch, counter: 2, at: at,
@@ -64,7 +65,7 @@ func vectors() []vector {
 				Tag:          core.TagOf("hello"),
 				Payload:      []byte("hi"),
 			}}),
-			hex: "43480102010620010db8000000000000000000000001752f0006446a04eb10000123456789abcdef0290a10f333e0e77b49e0f66a11e48cc2010cae31687791ada888e3404f84b9b4a266dbb289f3e4a6ee3f379607cc11d881ba642fe055973",
+			hex: "43480102010620010db8000000000000000000000001752f0006446a04eb10000123456789abcdef0290a10f343e0f77b49e0f66a11e48cc2010cae01687791ada888e3404f84b9b4a265b9d9ebfd04b3b72c8238d3c07782325582435ab535937",
 		},
 		{
 			name: "repair request", sender: "198.18.1.9:29999", epoch: epoch, counter: 1, at: at,

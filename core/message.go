@@ -34,8 +34,12 @@ type Gossip struct {
 	Distribution []Group
 	// Tag is the payload's type tag.
 	Tag TypeTag
-	// Payload is the encoded user message. Any NetID it refers to by table
-	// index must be in the frame's NetID table.
+	// PayloadIDs is the payload table: the NetIDs the payload refers to,
+	// which it names by their index in this table. Keeping them apart
+	// from the frame's table lets a relay forward a payload it cannot
+	// decode byte for byte.
+	PayloadIDs NetIDTable
+	// Payload is the encoded user message.
 	Payload []byte
 }
 
@@ -55,7 +59,7 @@ func (g *Gossip) AppendNetIDs(dst []NetID) []NetID {
 		dst = append(dst, grp.Entry)
 		dst = append(dst, grp.Members...)
 	}
-	return dst
+	return append(dst, g.PayloadIDs.ids...)
 }
 
 // Ack acknowledges, to the node that sent them by TCP, the gossip messages
