@@ -9,51 +9,18 @@ import (
 )
 
 // Kind is a frame kind: which message the body holds and how it travels.
-type Kind uint8
+// It is the core package's MessageKind, numbered as on the wire.
+type Kind = core.MessageKind
 
 // Frame kinds, as docs/wire-format.md numbers them.
 const (
-	// KindGossip is gossip sent by TCP, with a distribution list.
-	KindGossip Kind = 1
-	// KindMulticastGossip is gossip multicast by UDP: a multicast sequence,
-	// no distribution list.
-	KindMulticastGossip Kind = 2
-	// KindAck acknowledges gossip received by TCP.
-	KindAck Kind = 3
-	// KindAnnouncement is a node's periodic multicast of its last multicast
-	// sequence and a slice of its seen list.
-	KindAnnouncement Kind = 4
-	// KindRepairRequest asks a node, by TCP, for multicast frames again.
-	KindRepairRequest Kind = 5
-	// KindRepaired is a multicast gossip sent again by TCP, in answer to a
-	// repair request: dispatched, never relayed.
-	KindRepaired Kind = 6
+	KindGossip          = core.MsgGossip
+	KindMulticastGossip = core.MsgMulticastGossip
+	KindAck             = core.MsgAck
+	KindAnnouncement    = core.MsgAnnouncement
+	KindRepairRequest   = core.MsgRepairRequest
+	KindRepaired        = core.MsgRepaired
 )
-
-var kindNames = [...]string{
-	KindGossip:          "gossip",
-	KindMulticastGossip: "multicast-gossip",
-	KindAck:             "ack",
-	KindAnnouncement:    "announcement",
-	KindRepairRequest:   "repair-request",
-	KindRepaired:        "repaired",
-}
-
-// String returns the kind's name as the wire format document spells it.
-func (k Kind) String() string {
-	if k.IsValid() {
-		return kindNames[k]
-	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
-}
-
-// IsValid reports whether k is a kind of this version of the format.
-func (k Kind) IsValid() bool { return k >= KindGossip && k <= KindRepaired }
-
-// IsGossip reports whether the body of a frame of kind k is a Gossip.
-func (k Kind) IsGossip() bool {
-	return k == KindGossip || k == KindMulticastGossip || k == KindRepaired
-}
 
 // Limits of the lists a body holds, checked by encoder and decoder.
 const (
@@ -288,7 +255,7 @@ func (e *bodyEncoder) appendAck(dst []byte, t core.NetIDTable, a *core.Ack) ([]b
 		dst = binary.AppendUvarint(dst, uint64(origin))
 		dst = binary.AppendUvarint(dst, uint64(id.Number))
 	}
-	return dst, nil
+	return e.appendSeen(dst, t, a.Seen)
 }
 
 func appendRepair(dst []byte, rq *core.RepairRequest) ([]byte, error) {
@@ -453,6 +420,7 @@ func decodeAck(r *reader, b *Body, n int) {
 		ids = append(ids, core.BroadcastID{Origin: id, Number: core.MessageNumber(number)})
 	}
 	b.Ack.IDs = ids
+	b.Ack.Seen = decodeSeen(r, b, n, b.Ack.Seen[:0])
 }
 
 func decodeRepair(r *reader, rq *core.RepairRequest) {
@@ -533,6 +501,11 @@ func (e *bodyEncoder) bodyLen(b *Body) (int, error) {
 			}
 			n += uvarintLen(uint64(origin)) + uvarintLen(uint64(id.Number))
 		}
+		m, err := e.seenLen(t, b.Ack.Seen)
+		if err != nil {
+			return 0, err
+		}
+		n += m
 	case b.Kind == KindAnnouncement:
 		m, err := e.seenLen(t, b.Announcement.Seen)
 		if err != nil {

@@ -180,18 +180,54 @@ type Sealer struct {
 	enc     bodyEncoder
 	body    []byte
 	nonce   [crypto.NonceSize]byte
-	lz      lz4.Compressor
+	lz      *Compressor
+}
+
+// Compressor is LZ4's compression state (about 136 KiB of hash tables). Each
+// Sealer makes its own on first use unless given one with WithCompressor:
+// a process that runs many nodes (a simulation) shares one. It is safe for
+// concurrent use; sealers that share it take turns.
+type Compressor struct {
+	mu sync.Mutex
+	lz lz4.Compressor
+}
+
+// NewCompressor returns a Compressor to share between sealers.
+func NewCompressor() *Compressor { return new(Compressor) }
+
+// compress compresses src into dst and returns the length, or 0 when the
+// block would not be shorter than dst.
+func (c *Compressor) compress(src, dst []byte) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, err := c.lz.CompressBlock(src, dst)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// SealerOption configures a Sealer.
+type SealerOption func(*Sealer)
+
+// WithCompressor makes the sealer use c instead of a compressor of its own.
+func WithCompressor(c *Compressor) SealerOption {
+	return func(s *Sealer) { s.lz = c }
 }
 
 // NewSealer returns the sealer of the node sender in its epoch, sealing
 // with ring's primary key. The epoch must be new for every start of the
 // node: see core.Epoch.
-func NewSealer(ring *crypto.Keyring, sender core.NetID, epoch core.Epoch) (*Sealer, error) {
+func NewSealer(ring *crypto.Keyring, sender core.NetID, epoch core.Epoch, opts ...SealerOption) (*Sealer, error) {
 	keys, err := crypto.NewSealer(ring, sender, epoch)
 	if err != nil {
 		return nil, fmt.Errorf("codec: sealer: %w", err)
 	}
-	return &Sealer{keys: keys, sender: sender, epoch: epoch}, nil
+	s := &Sealer{keys: keys, sender: sender, epoch: epoch}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Sender returns the NetID the sealer seals as.
@@ -252,7 +288,10 @@ func (s *Sealer) AppendFrame(dst []byte, b *Body, now time.Time) ([]byte, error)
 	if raw > 0 {
 		scratch := spare[len(spare)-raw:] // room for a block shorter than raw
 		scratch = scratch[: raw-1 : raw-1]
-		if n, err := s.lz.CompressBlock(s.body, scratch); err == nil && n > 0 && n < raw-1 {
+		if s.lz == nil {
+			s.lz = NewCompressor()
+		}
+		if n := s.lz.compress(s.body, scratch); n > 0 && n < raw-1 {
 			flags, data = flagLZ4, scratch[:n]
 		}
 	}

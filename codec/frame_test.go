@@ -23,7 +23,7 @@ func roundTripBodies() map[string]codec.Body {
 		"gossip large":     sampleGossip(600, textPayload(20000)),
 		"multicast gossip": withTable(codec.Body{Kind: codec.KindMulticastGossip, Gossip: core.Gossip{ID: core.BroadcastID{Origin: ids[0], Number: 5}, MulticastSeq: 12, Seen: []core.SeenEntry{{Node: ids[4], Seq: 1}}, Others: ids[5:9], Tag: 3, PayloadIDs: core.NewNetIDTable(ids[9:12]...), Payload: []byte("hello")}}),
 		"repaired":         withTable(codec.Body{Kind: codec.KindRepaired, Gossip: core.Gossip{ID: core.BroadcastID{Origin: ids[0], Number: 5}, MulticastSeq: 1 << 40, Payload: bytes.Repeat([]byte("ab"), 300)}}),
-		"ack":              withTable(codec.Body{Kind: codec.KindAck, Ack: core.Ack{IDs: []core.BroadcastID{{Origin: ids[0], Number: 1}, {Origin: ids[1], Number: 2}, {Origin: ids[0], Number: 3}}}}),
+		"ack":              withTable(codec.Body{Kind: codec.KindAck, Ack: core.Ack{IDs: []core.BroadcastID{{Origin: ids[0], Number: 1}, {Origin: ids[1], Number: 2}, {Origin: ids[0], Number: 3}}, Seen: []core.SeenEntry{{Node: ids[5], Seq: 9}}}}),
 		"empty ack":        withTable(codec.Body{Kind: codec.KindAck}),
 		"announcement":     withTable(codec.Body{Kind: codec.KindAnnouncement, Announcement: core.Announcement{LastSeq: 99, Seen: []core.SeenEntry{{Node: ids[3], Seq: 4}, {Node: ids[1], Seq: 70000}}}}),
 		"repair request":   withTable(codec.Body{Kind: codec.KindRepairRequest, Repair: core.RepairRequest{Epoch: testEpoch, Ranges: []core.SeqRange{{First: 1, Last: 1}, {First: 10, Last: 20}}}}),
@@ -268,7 +268,7 @@ func TestOpenRefuses(t *testing.T) {
 			return sealRaw(t, key, defaultRaw(codec.KindAck, 1), stored(ack(tbl, 0)))
 		}, nil, 0},
 		{"trailing bytes in body", func() []byte {
-			return sealRaw(t, key, defaultRaw(codec.KindAck, 1), stored(ack(emptyTable, 0, 0)))
+			return sealRaw(t, key, defaultRaw(codec.KindAck, 1), stored(ack(emptyTable, 0, 0, 0)))
 		}, codec.ErrMalformed, codec.ReasonMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,8 +41,8 @@ func vectors() []vector {
 	return []vector{
 		{
 			name: "ack", sender: "198.18.0.2:29999", epoch: epoch, counter: 1, at: at,
-			body: withTable(codec.Body{Kind: codec.KindAck, Ack: core.Ack{IDs: []core.BroadcastID{{Origin: a, Number: 1_764_072_000_000_001}}}}),
-			hex:  "434801030104c6120002752f0006446a04eb10000123456789abcdef0190a10f2c892f2091f68b414d16d5b59097a455a004e3821e395e54efc01a46561f48d8409522b19780761c9abfb283b5",
+			body: withTable(codec.Body{Kind: codec.KindAck, Ack: core.Ack{IDs: []core.BroadcastID{{Origin: a, Number: 1_764_072_000_000_001}}, Seen: []core.SeenEntry{{Node: b, Seq: 3}}}}),
+			hex:  "434801030104c6120002752f0006446a04eb10000123456789abcdef0190a10f30892b2091f68b414b16d4b49094a4550d4108821fb87f58e4c7375ac4030f3cbe38906fe081274be358adad47aa9c5eba",
 		},
 		{
 			name: "gossip", sender: "198.18.0.1:29999", epoch: epoch, counter: 3, at: at,
@@ -165,7 +165,7 @@ func describe(b *codec.Body) string {
 		return fmt.Sprintf("origin %s number %d, multicast sequence %d, seen %v, others %v, distribution %v, tag %#08x, payload %q",
 			g.ID.Origin, g.ID.Number, g.MulticastSeq, g.Seen, g.Others, g.Distribution, uint32(g.Tag), g.Payload)
 	case b.Kind == codec.KindAck:
-		return fmt.Sprintf("acknowledges %v", b.Ack.IDs)
+		return fmt.Sprintf("acknowledges %v, seen %v", b.Ack.IDs, b.Ack.Seen)
 	case b.Kind == codec.KindRepairRequest:
 		return fmt.Sprintf("epoch %s, ranges %v", b.Repair.Epoch, b.Repair.Ranges)
 	}

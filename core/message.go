@@ -64,15 +64,21 @@ func (g *Gossip) AppendNetIDs(dst []NetID) []NetID {
 
 // Ack acknowledges, to the node that sent them by TCP, the gossip messages
 // with these BroadcastIDs. Acknowledgements are coalesced: one Ack may cover
-// several messages.
+// several messages. It carries a slice of the acknowledging node's seen
+// list, so a sender learns the multicast domain of each node it reaches
+// after one broadcast.
 type Ack struct {
-	IDs []BroadcastID
+	IDs  []BroadcastID
+	Seen []SeenEntry
 }
 
-// AppendNetIDs appends the origins that a names to dst.
+// AppendNetIDs appends the origins and seen nodes that a names to dst.
 func (a *Ack) AppendNetIDs(dst []NetID) []NetID {
 	for _, id := range a.IDs {
 		dst = append(dst, id.Origin)
+	}
+	for _, s := range a.Seen {
+		dst = append(dst, s.Node)
 	}
 	return dst
 }

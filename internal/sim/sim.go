@@ -1,0 +1,517 @@
+// Package sim runs Chatter's protocol engine and codec over memnet's
+// deterministic network, for `chatter sim` and for tests: one seed gives one
+// run. Every frame is sealed by the sending node's codec.Sealer and opened
+// once by a verifying opener, and receivers step their own core.Engine with
+// the decoded message: the real engine and codec, not a model of them.
+package sim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/chatter-go/chatter/codec"
+	"github.com/chatter-go/chatter/core"
+	"github.com/chatter-go/chatter/crypto"
+	"github.com/chatter-go/chatter/peerstore"
+	"github.com/chatter-go/chatter/transport/memnet"
+)
+
+// Params are a simulation's inputs. Zero fields take the defaults named.
+type Params struct {
+	Nodes      int           // default 256
+	Subnets    int           // multicast domains; default 8
+	Payload    int           // payload bytes; default 256
+	Latency    time.Duration // one-way link latency; default 1ms
+	Bandwidth  float64       // each node's egress, bytes per second; default 125e6 (1 Gbit/s)
+	McastLoss  float64       // probability a multicast datagram is lost, per receiver
+	TCPLoss    float64       // probability a TCP frame is lost
+	Crash      float64       // fraction of nodes down during the measured broadcasts
+	Broadcasts int           // measured broadcasts per phase; default 20
+	Warmup     int           // warm-up broadcasts before the warm phase; default 10
+	Seed       uint64        // default 1
+	// Strategies to compare; default all, in the order of core's constants.
+	Strategies []core.Strategy
+	// AckTimeout for failover; default 50 × Latency.
+	AckTimeout time.Duration
+	// Progress, if set, is called after each measured broadcast.
+	Progress func(done, total int)
+}
+
+func (p Params) withDefaults() (Params, error) {
+	if p.Nodes == 0 {
+		p.Nodes = 256
+	}
+	if p.Subnets == 0 {
+		p.Subnets = 8
+	}
+	if p.Payload == 0 {
+		p.Payload = 256
+	}
+	if p.Latency == 0 {
+		p.Latency = time.Millisecond
+	}
+	if p.Bandwidth == 0 {
+		p.Bandwidth = 125e6
+	}
+	if p.Broadcasts == 0 {
+		p.Broadcasts = 20
+	}
+	if p.Seed == 0 {
+		p.Seed = 1
+	}
+	if p.AckTimeout == 0 {
+		p.AckTimeout = 50 * p.Latency
+	}
+	if len(p.Strategies) == 0 {
+		p.Strategies = []core.Strategy{core.StrategyUnicast, core.StrategyTCPLog, core.StrategyGossip, core.StrategyClassic, core.StrategyChatter}
+	}
+	switch {
+	case p.Nodes < 2:
+		return p, fmt.Errorf("sim: %d nodes, need at least 2", p.Nodes)
+	case p.Subnets < 1 || p.Subnets > p.Nodes:
+		return p, fmt.Errorf("sim: %d subnets for %d nodes", p.Subnets, p.Nodes)
+	case p.Nodes > 130000:
+		return p, fmt.Errorf("sim: %d nodes, at most 130000 (198.18.0.0/15)", p.Nodes)
+	case p.Crash < 0 || p.Crash >= 1 || p.McastLoss < 0 || p.McastLoss > 1 || p.TCPLoss < 0 || p.TCPLoss >= 1:
+		return p, fmt.Errorf("sim: crash in [0,1), mcast-loss in [0,1], tcp-loss in [0,1)")
+	case p.Payload < 0 || p.Broadcasts < 0 || p.Warmup < 0 || p.Latency < 0 || p.Bandwidth < 0:
+		return p, fmt.Errorf("sim: negative parameter")
+	}
+	return p, nil
+}
+
+// Result is one strategy's figures in one phase, each a mean over the
+// measured broadcasts (docs/benchmarks.md defines them).
+type Result struct {
+	Strategy         string  `json:"strategy"`
+	Phase            string  `json:"phase"`
+	DeliveryRatio    float64 `json:"delivery_ratio"`
+	RoundsMax        float64 `json:"rounds_max"`
+	RoundsP50        float64 `json:"rounds_p50"`
+	TimeToLastMs     float64 `json:"time_to_last_ms"`
+	OriginSends      float64 `json:"origin_sends"`
+	WirePackets      float64 `json:"wire_packets"`
+	WireBytes        float64 `json:"wire_bytes"`
+	AckPackets       float64 `json:"ack_packets"`
+	AnnouncePerNodeS float64 `json:"announce_per_node_s"`
+	CopiesPerNode    float64 `json:"copies_per_node"`
+	// Curve is the mean fraction of live destinations reached by each
+	// millisecond after the broadcast starts, for plots.
+	Curve []float64 `json:"-"`
+}
+
+// Run simulates every strategy of p, cold then warm, and returns their
+// results in that order.
+func Run(p Params) ([]Result, error) {
+	p, err := p.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	total := len(p.Strategies) * 2 * p.Broadcasts
+	done := 0
+	progress := func() {
+		done++
+		if p.Progress != nil {
+			p.Progress(done, total)
+		}
+	}
+	var out []Result
+	for _, s := range p.Strategies {
+		cold := newWorld(p, s, p.Seed)
+		out = append(out, cold.measure("cold", progress))
+		warm := newWorld(p, s, p.Seed)
+		warm.warmUp()
+		out = append(out, warm.measure("warm", progress))
+	}
+	return out, nil
+}
+
+// packet is what travels with a frame in memnet's Meta: the decoded
+// message (opened once for all its receivers) and the simulator's tags.
+type packet struct {
+	hdr   codec.Header
+	msg   core.Message
+	bcast int // measured broadcast index, or -1
+	hop   int // hops from the origin; the origin's frames are hop 1
+}
+
+// node is one simulated node.
+type node struct {
+	id      core.NetID
+	host    *memnet.Host
+	eng     *core.Engine
+	sealer  *codec.Sealer
+	store   *peerstore.Store
+	timerAt time.Time
+	up      bool
+}
+
+// world is one simulated cluster running one strategy.
+type world struct {
+	p        Params
+	strategy core.Strategy
+	net      *memnet.Network
+	rnd      *rand.Rand
+	nodes    []*node
+	byID     map[core.NetID]*node
+	opener   *codec.Opener
+	body     codec.Body // scratch for sizing
+
+	// measurement of the current broadcast
+	cur       int
+	ids       map[core.BroadcastID]int
+	m         *measure
+	announces uint64
+}
+
+// measure accumulates one broadcast's figures.
+type measure struct {
+	start       time.Time
+	origin      core.NetID
+	first       map[core.NetID]firstDelivery
+	deliveries  int
+	originSends int
+	packets     int
+	bytes       int
+	acks        int
+}
+
+type firstDelivery struct {
+	at  time.Time
+	hop int
+}
+
+// addr returns the NetID of host h of subnet s: the subnets are cut from
+// 198.18.0.0/15, each in whole /24s when they fit, else back to back; port
+// 29999.
+func addr(h, s, perSubnet, subnets int) core.NetID {
+	blocks := (perSubnet + 253) / 254
+	var offset int
+	if subnets*blocks <= 512 {
+		offset = (s*blocks+h/254)*256 + 1 + h%254
+	} else {
+		offset = 1 + s*perSubnet + h
+	}
+	return core.NetIDFrom4([4]byte{198, byte(18 + offset>>16), byte(offset >> 8), byte(offset)}, 29999)
+}
+
+func newWorld(p Params, s core.Strategy, seed uint64) *world {
+	w := &world{
+		p:        p,
+		strategy: s,
+		net:      memnet.New(memnet.Config{Seed: seed, Latency: p.Latency, Bandwidth: p.Bandwidth, McastLoss: p.McastLoss, UnicastLoss: p.TCPLoss}),
+		rnd:      rand.New(rand.NewPCG(seed, 0x5eed)),
+		byID:     make(map[core.NetID]*node, p.Nodes),
+		ids:      make(map[core.BroadcastID]int),
+		cur:      -1,
+	}
+	var key crypto.Key
+	for i := range key {
+		key[i] = byte(seed >> (i % 8 * 8))
+	}
+	ring := crypto.NewKeyring(1, key)
+	w.opener = codec.NewOpener(ring, codec.OpenerConfig{MaxFrameSize: 64 << 20, Crypto: crypto.OpenerConfig{
+		MaxAge: 365 * 24 * time.Hour, MaxSenders: p.Nodes + 1, MaxCachedKeys: p.Nodes + 1, DeriveRate: 1e12, DeriveBurst: 1 << 30,
+	}})
+	comp := codec.NewCompressor()
+	start := w.net.Now()
+	perSubnet := (p.Nodes + p.Subnets - 1) / p.Subnets
+	for i := range p.Nodes {
+		subnet := i % p.Subnets
+		id := addr(i/p.Subnets, subnet, perSubnet, p.Subnets)
+		n := &node{id: id, up: true}
+		epoch := core.NewEpoch(start, w.rnd.Uint64()|1)
+		var err error
+		if n.sealer, err = codec.NewSealer(ring, id, epoch, codec.WithCompressor(comp)); err != nil {
+			panic(err) // the ids and epochs made here are valid
+		}
+		n.store = peerstore.New(peerstore.Config{Self: id})
+		cfg := core.EngineConfig{Self: id, Epoch: epoch, Strategy: s, AckTimeout: p.AckTimeout}
+		if n.eng, err = core.NewEngine(cfg, n.store, rand.New(rand.NewPCG(seed, uint64(i))), sizer{w, n}); err != nil {
+			panic(err)
+		}
+		n.host = w.net.AddHost(id, fmt.Sprint("s", subnet), func(d memnet.Delivery) { w.receive(n, d) })
+		w.nodes = append(w.nodes, n)
+		w.byID[id] = n
+	}
+	for _, n := range w.nodes {
+		// Spread the nodes' timers over the first interval.
+		n.timerAt = start.Add(time.Duration(w.rnd.Int64N(int64(time.Second))))
+		w.net.After(n.timerAt.Sub(start), func() { w.tick(n) })
+	}
+	return w
+}
+
+// sizer answers the engine's question with the node's own sealer.
+type sizer struct {
+	w *world
+	n *node
+}
+
+func (s sizer) MulticastFits(g *core.Gossip) bool {
+	b := &s.w.body
+	*b = codec.Body{Kind: codec.KindMulticastGossip, Gossip: *g}
+	b.Table = core.NewNetIDTable(b.AppendNetIDs(nil)...)
+	n, err := s.n.sealer.MaxFrameLen(b)
+	return err == nil && n <= codec.DefaultMaxDatagram
+}
+
+func (w *world) tick(n *node) {
+	now := w.net.Now()
+	if now.Before(n.timerAt) {
+		return // superseded by an earlier timer
+	}
+	n.timerAt = time.Time{}
+	if !n.up {
+		return
+	}
+	n.eng.Tick(now)
+	w.drain(n, nil)
+}
+
+// receive steps n's engine with a frame that arrived.
+func (w *world) receive(n *node, d memnet.Delivery) {
+	if !n.up {
+		return
+	}
+	pk := d.Meta.(*packet)
+	via := d.Via
+	if pk.msg.Kind == core.MsgRepaired {
+		via = core.ViaRepair
+	}
+	n.eng.Receive(d.At, pk.hdr.Sender, pk.hdr.Epoch, via, &pk.msg, pk)
+	w.drain(n, pk)
+}
+
+// drain carries out n's actions until its engine is quiet, then sets its
+// timer. cause is the packet being handled, if any.
+func (w *world) drain(n *node, cause *packet) {
+	now := w.net.Now()
+	for n.eng.HasReady() {
+		for _, a := range n.eng.Ready() {
+			w.act(n, now, a)
+		}
+	}
+	if next := n.eng.NextDeadline(); !next.IsZero() && (n.timerAt.IsZero() || next.Before(n.timerAt)) {
+		n.timerAt = next
+		w.net.After(max(next.Sub(now), 0), func() { w.tick(n) })
+	}
+}
+
+// act carries out one action of n's engine.
+func (w *world) act(n *node, now time.Time, a core.Action) {
+	parent, _ := a.Meta.(*packet)
+	bcast, hop := w.cur, 1
+	if parent != nil {
+		bcast, hop = parent.bcast, parent.hop+1
+	}
+	if a.Type == core.ActionDeliver {
+		w.delivered(n, now, a, parent)
+		if a.Relay {
+			g := &a.Message.Gossip
+			n.eng.Relay(now, a.Token, g.PayloadIDs, g.Payload)
+		}
+		return
+	}
+	msg := &a.Message
+	if msg.Kind.IsGossip() {
+		if b, ok := w.ids[msg.Gossip.ID]; ok && parent == nil {
+			bcast = b // a failover or repair answered from a timer
+		} else if bcast >= 0 {
+			w.ids[msg.Gossip.ID] = bcast
+		}
+	}
+	if msg.Kind == core.MsgAck {
+		bcast = -1
+		for _, id := range msg.Ack.IDs {
+			if b, ok := w.ids[id]; ok {
+				bcast = b
+			}
+		}
+	}
+	if msg.Kind == core.MsgAnnouncement {
+		w.announces++
+		bcast = -1
+	}
+	frame := w.seal(n, now, msg)
+	pk := &packet{bcast: bcast, hop: hop}
+	if a.Type == core.ActionMulticast {
+		n.host.Multicast(frame, pk)
+	} else {
+		n.host.Send(a.To, frame, pk)
+	}
+	w.count(n, pk, msg, len(frame))
+	// Open once, for every receiver: this checks the frame round trip.
+	var b codec.Body
+	h, err := w.opener.Open(frame, now, &b)
+	if err != nil {
+		panic(fmt.Sprintf("sim: a frame the sealer made does not open: %v", err))
+	}
+	pk.hdr = h
+	pk.msg = core.Message{Kind: b.Kind, Gossip: b.Gossip, Ack: b.Ack, Announcement: b.Announcement, Repair: b.Repair}
+}
+
+// seal seals msg as n's next frame.
+func (w *world) seal(n *node, now time.Time, msg *core.Message) []byte {
+	b := codec.Body{Kind: msg.Kind, Gossip: msg.Gossip, Ack: msg.Ack, Announcement: msg.Announcement, Repair: msg.Repair}
+	b.Table = core.NewNetIDTable(b.AppendNetIDs(nil)...)
+	frame, err := n.sealer.AppendFrame(nil, &b, now)
+	if err != nil {
+		panic(fmt.Sprintf("sim: seal %s: %v", msg.Kind, err))
+	}
+	return frame
+}
+
+func (w *world) count(n *node, pk *packet, msg *core.Message, size int) {
+	if w.m == nil || pk.bcast != w.cur || w.cur < 0 {
+		return
+	}
+	switch {
+	case msg.Kind.IsGossip():
+		w.m.packets++
+		w.m.bytes += size
+		if n.id == w.m.origin {
+			w.m.originSends++
+		}
+	case msg.Kind == core.MsgAck:
+		w.m.acks++
+	}
+}
+
+func (w *world) delivered(n *node, now time.Time, a core.Action, pk *packet) {
+	if w.m == nil || pk == nil || pk.bcast != w.cur || w.cur < 0 || n.id == w.m.origin {
+		return
+	}
+	w.m.deliveries++
+	if _, ok := w.m.first[n.id]; !ok {
+		w.m.first[n.id] = firstDelivery{at: now, hop: pk.hop}
+	}
+}
+
+// all returns every node's NetID.
+func (w *world) all() []core.NetID {
+	ids := make([]core.NetID, len(w.nodes))
+	for i, n := range w.nodes {
+		ids[i] = n.id
+	}
+	return ids
+}
+
+// broadcast has origin broadcast a payload to every node.
+func (w *world) broadcast(origin *node) {
+	now := w.net.Now()
+	payload := make([]byte, w.p.Payload)
+	for i := range payload {
+		payload[i] = byte('a' + (i+w.cur)%26)
+	}
+	id := origin.eng.Broadcast(now, w.all(), core.TagOf("sim"), core.NetIDTable{}, payload)
+	if w.cur >= 0 {
+		w.ids[id] = w.cur
+	}
+	w.drain(origin, nil)
+}
+
+// warmUp runs announcements, then Warmup broadcasts from random origins a
+// second apart, so peer stores, groupings and first-hand reports settle.
+func (w *world) warmUp() {
+	w.net.RunFor(3 * time.Second)
+	for range w.p.Warmup {
+		w.broadcast(w.nodes[w.rnd.IntN(len(w.nodes))])
+		w.net.RunFor(time.Second)
+	}
+}
+
+// measure runs the measured broadcasts and returns their mean figures.
+func (w *world) measure(phase string, progress func()) Result {
+	// Crash a fraction of the nodes, never the origins chosen below.
+	origins := make([]*node, w.p.Broadcasts)
+	for i := range origins {
+		origins[i] = w.nodes[w.rnd.IntN(len(w.nodes))]
+	}
+	if w.p.Crash > 0 {
+		perm := w.rnd.Perm(len(w.nodes))
+		down := int(w.p.Crash * float64(len(w.nodes)))
+		for _, i := range perm {
+			if down == 0 {
+				break
+			}
+			n := w.nodes[i]
+			if slices.Contains(origins, n) {
+				continue
+			}
+			n.up = false
+			w.net.Crash(n.id)
+			down--
+		}
+	}
+	live := 0
+	for _, n := range w.nodes {
+		if n.up {
+			live++
+		}
+	}
+	// Long enough for failovers (AckTimeout each) and for repair of a
+	// lost tail frame, which the next announcement reveals.
+	window := time.Second + 8*w.p.AckTimeout
+	const curveMs = 200
+	r := Result{Strategy: w.strategy.String(), Phase: phase, Curve: make([]float64, curveMs)}
+	phaseStart := w.net.Now()
+	w.announces = 0
+	var hops []int
+	for b, origin := range origins {
+		w.cur = b
+		w.m = &measure{start: w.net.Now(), origin: origin.id, first: make(map[core.NetID]firstDelivery)}
+		w.broadcast(origin)
+		w.net.RunFor(window)
+		m := w.m
+		reached, last, maxHop := 0, time.Duration(0), 0
+		hops = hops[:0]
+		for id, f := range m.first {
+			if !w.byID[id].up {
+				continue
+			}
+			reached++
+			last = max(last, f.at.Sub(m.start))
+			maxHop = max(maxHop, f.hop)
+			hops = append(hops, f.hop)
+			for ms := int(f.at.Sub(m.start) / time.Millisecond); ms < curveMs; ms++ {
+				r.Curve[max(ms, 0)]++
+			}
+		}
+		slices.Sort(hops)
+		liveDests := live - 1
+		r.DeliveryRatio += float64(reached) / float64(max(liveDests, 1))
+		r.RoundsMax += float64(maxHop)
+		if len(hops) > 0 {
+			r.RoundsP50 += float64(hops[len(hops)/2])
+		}
+		r.TimeToLastMs += float64(last) / float64(time.Millisecond)
+		r.OriginSends += float64(m.originSends)
+		r.WirePackets += float64(m.packets)
+		r.WireBytes += float64(m.bytes)
+		r.AckPackets += float64(m.acks)
+		if reached > 0 {
+			r.CopiesPerNode += float64(m.deliveries) / float64(reached)
+		}
+		progress()
+	}
+	w.cur, w.m = -1, nil
+	k := float64(max(len(origins), 1))
+	for _, f := range []*float64{&r.DeliveryRatio, &r.RoundsMax, &r.RoundsP50, &r.TimeToLastMs, &r.OriginSends, &r.WirePackets, &r.WireBytes, &r.AckPackets, &r.CopiesPerNode} {
+		*f /= k
+	}
+	for i := range r.Curve {
+		r.Curve[i] /= k * float64(max(live-1, 1))
+	}
+	secs := w.net.Now().Sub(phaseStart).Seconds()
+	r.AnnouncePerNodeS = float64(w.announces) / float64(live) / secs
+	for _, f := range []*float64{&r.DeliveryRatio, &r.RoundsMax, &r.RoundsP50, &r.TimeToLastMs, &r.OriginSends, &r.WirePackets, &r.WireBytes, &r.AckPackets, &r.CopiesPerNode, &r.AnnouncePerNodeS} {
+		*f = round(*f)
+	}
+	return r
+}
+
+func round(f float64) float64 { return math.Round(f*1000) / 1000 }
