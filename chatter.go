@@ -611,11 +611,11 @@ func (n *Node) observe(e Event) {
 	}
 }
 
-// sizer answers the engine: does a multicast gossip fit one datagram?
+// sizer answers the engine: does a multicast message fit one datagram?
 type sizer struct{ n *Node }
 
-func (s sizer) MulticastFits(g *core.Gossip) bool {
-	b := codec.Body{Kind: codec.KindMulticastGossip, Gossip: *g}
+func (s sizer) MulticastFits(m *core.Message) bool {
+	b := codec.Body{Kind: m.Kind, Gossip: m.Gossip, Announcement: m.Announcement}
 	b.Table = core.NewNetIDTable(b.AppendNetIDs(nil)...)
 	l, err := s.n.sealer.MaxFrameLen(&b)
 	return err == nil && l <= s.n.maxDgm
@@ -627,18 +627,23 @@ func cloneMessage(b *codec.Body) core.Message {
 	g := &m.Gossip
 	g.Seen = append([]core.SeenEntry(nil), g.Seen...)
 	g.Others = append([]NetID(nil), g.Others...)
-	groups := make([]core.Group, len(g.Distribution))
-	for i, grp := range g.Distribution {
-		groups[i] = core.Group{Entry: grp.Entry, Members: append([]NetID(nil), grp.Members...)}
-	}
-	g.Distribution = groups
+	g.Distribution = cloneGroups(g.Distribution)
 	g.PayloadIDs = core.NewNetIDTable(g.PayloadIDs.IDs()...)
 	g.Payload = append([]byte(nil), g.Payload...)
 	m.Ack.IDs = append([]core.BroadcastID(nil), m.Ack.IDs...)
 	m.Ack.Seen = append([]core.SeenEntry(nil), m.Ack.Seen...)
 	m.Announcement.Seen = append([]core.SeenEntry(nil), m.Announcement.Seen...)
+	m.Announcement.Groups = cloneGroups(m.Announcement.Groups)
 	m.Repair.Ranges = append([]core.SeqRange(nil), m.Repair.Ranges...)
 	return m
+}
+
+func cloneGroups(groups []core.Group) []core.Group {
+	out := make([]core.Group, len(groups))
+	for i, grp := range groups {
+		out[i] = core.Group{Entry: grp.Entry, Members: append([]NetID(nil), grp.Members...)}
+	}
+	return out
 }
 
 // Stats is a snapshot of a node's counters.

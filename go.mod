@@ -6,3 +6,5 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/pierrec/lz4/v4 v4.1.33
 )
+
+require go.uber.org/mock v0.6.0 // indirect

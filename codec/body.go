@@ -167,7 +167,9 @@ func (e *bodyEncoder) appendBody(dst []byte, b *Body) ([]byte, error) {
 		dst, err = e.appendAck(dst, t, &b.Ack)
 	case b.Kind == KindAnnouncement:
 		dst = binary.AppendUvarint(dst, uint64(b.Announcement.LastSeq))
-		dst, err = e.appendSeen(dst, t, b.Announcement.Seen)
+		if dst, err = e.appendSeen(dst, t, b.Announcement.Seen); err == nil {
+			dst, err = e.appendDistribution(dst, t, b.Announcement.Groups)
+		}
 	case b.Kind == KindRepairRequest:
 		dst, err = appendRepair(dst, &b.Repair)
 	}
@@ -292,6 +294,7 @@ func decodeBody(kind Kind, p []byte, b *Body) error {
 	case kind == KindAnnouncement:
 		b.Announcement.LastSeq = core.MulticastSeq(r.uvarint("last multicast sequence"))
 		b.Announcement.Seen = decodeSeen(&r, b, n, b.Announcement.Seen[:0])
+		b.Announcement.Groups = decodeDistribution(&r, b, n, b.Announcement.Groups[:0])
 	case kind == KindRepairRequest:
 		decodeRepair(&r, &b.Repair)
 	default:
@@ -476,17 +479,11 @@ func (e *bodyEncoder) bodyLen(b *Body) (int, error) {
 		}
 		n += listLen(e.idx)
 		if b.Kind == KindGossip {
-			n += uvarintLen(uint64(len(g.Distribution)))
-			for _, grp := range g.Distribution {
-				entry, err := ref(t, grp.Entry, "distribution entry")
-				if err != nil {
-					return 0, err
-				}
-				if err := e.indexes(t, grp.Members, "distribution members"); err != nil {
-					return 0, err
-				}
-				n += uvarintLen(uint64(entry)) + listLen(e.idx)
+			m, err := e.distributionLen(t, g.Distribution)
+			if err != nil {
+				return 0, err
 			}
+			n += m
 		}
 		if err := e.tableIndexes(t, g.PayloadIDs); err != nil {
 			return 0, err
@@ -511,12 +508,31 @@ func (e *bodyEncoder) bodyLen(b *Body) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		n += uvarintLen(uint64(b.Announcement.LastSeq)) + m
+		d, err := e.distributionLen(t, b.Announcement.Groups)
+		if err != nil {
+			return 0, err
+		}
+		n += uvarintLen(uint64(b.Announcement.LastSeq)) + m + d
 	case b.Kind == KindRepairRequest:
 		n += core.EpochLen + uvarintLen(uint64(len(b.Repair.Ranges)))
 		for _, r := range b.Repair.Ranges {
 			n += uvarintLen(uint64(r.First)) + uvarintLen(uint64(r.Last-r.First))
 		}
+	}
+	return n, nil
+}
+
+func (e *bodyEncoder) distributionLen(t core.NetIDTable, groups []core.Group) (int, error) {
+	n := uvarintLen(uint64(len(groups)))
+	for _, grp := range groups {
+		entry, err := ref(t, grp.Entry, "distribution entry")
+		if err != nil {
+			return 0, err
+		}
+		if err := e.indexes(t, grp.Members, "distribution members"); err != nil {
+			return 0, err
+		}
+		n += uvarintLen(uint64(entry)) + listLen(e.idx)
 	}
 	return n, nil
 }

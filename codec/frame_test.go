@@ -25,7 +25,7 @@ func roundTripBodies() map[string]codec.Body {
 		"repaired":         withTable(codec.Body{Kind: codec.KindRepaired, Gossip: core.Gossip{ID: core.BroadcastID{Origin: ids[0], Number: 5}, MulticastSeq: 1 << 40, Payload: bytes.Repeat([]byte("ab"), 300)}}),
 		"ack":              withTable(codec.Body{Kind: codec.KindAck, Ack: core.Ack{IDs: []core.BroadcastID{{Origin: ids[0], Number: 1}, {Origin: ids[1], Number: 2}, {Origin: ids[0], Number: 3}}, Seen: []core.SeenEntry{{Node: ids[5], Seq: 9}}}}),
 		"empty ack":        withTable(codec.Body{Kind: codec.KindAck}),
-		"announcement":     withTable(codec.Body{Kind: codec.KindAnnouncement, Announcement: core.Announcement{LastSeq: 99, Seen: []core.SeenEntry{{Node: ids[3], Seq: 4}, {Node: ids[1], Seq: 70000}}}}),
+		"announcement":     withTable(codec.Body{Kind: codec.KindAnnouncement, Announcement: core.Announcement{LastSeq: 99, Seen: []core.SeenEntry{{Node: ids[3], Seq: 4}, {Node: ids[1], Seq: 70000}}, Groups: []core.Group{{Entry: ids[6], Members: ids[7:9]}, {Entry: ids[10]}}}}),
 		"repair request":   withTable(codec.Body{Kind: codec.KindRepairRequest, Repair: core.RepairRequest{Epoch: testEpoch, Ranges: []core.SeqRange{{First: 1, Last: 1}, {First: 10, Last: 20}}}}),
 	}
 }

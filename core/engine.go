@@ -77,6 +77,9 @@ type EngineConfig struct {
 	AnnounceInterval time.Duration
 	// SeenPerFrame bounds the seen list slice a frame carries. Default 64.
 	SeenPerFrame int
+	// HintGroups and HintMembers bound the grouping hints an announcement
+	// carries: remote domains, and nodes of each. Defaults 4 and 64.
+	HintGroups, HintMembers int
 	// RepairBuffer is how many of its multicast frames a node keeps to
 	// answer repair requests. Default 1024.
 	RepairBuffer int
@@ -121,6 +124,8 @@ func (c EngineConfig) withDefaults() (EngineConfig, error) {
 	defInt(&c.MaxFailover, 8)
 	defInt(&c.SeenPerFrame, 64)
 	defInt(&c.RepairBuffer, 1024)
+	defInt(&c.HintGroups, 4)
+	defInt(&c.HintMembers, 64)
 	defInt(&c.MaxRepairPerRequest, 256)
 	defInt(&c.Fanout, 3)
 	defInt(&c.MaxPendingRelays, 4096)
@@ -246,6 +251,8 @@ type Engine struct {
 
 	relays    map[uint64]relay
 	nextToken uint64
+
+	hintsAt time.Time // when announced hints were last taken
 
 	others       []NetID
 	othersCursor int
@@ -477,7 +484,7 @@ func (e *Engine) multicast(now time.Time, g Gossip, want bool, meta any) bool {
 	mg.MulticastSeq = e.mcastSeq + 1
 	mg.Seen = e.seenSlice()
 	mg.Others = e.othersSample(now)
-	if !e.sizer.MulticastFits(&mg) {
+	if !e.sizer.MulticastFits(&Message{Kind: MsgMulticastGossip, Gossip: mg}) {
 		return false
 	}
 	e.mcastSeq++
@@ -609,7 +616,13 @@ func (e *Engine) Receive(now time.Time, from NetID, epoch Epoch, via Via, m *Mes
 			}
 		}
 	case MsgAnnouncement:
-		e.peers.Observe(Observation{From: from, Via: via, Now: now, Seen: e.aboutSelf(via, m.Announcement.Seen), SelfSeq: e.mcastSeq})
+		// Every node of a domain announces hints: take a few a second,
+		// not all of them, which would cost more than they teach.
+		var hints []Group
+		if now.Sub(e.hintsAt) >= e.cfg.AnnounceInterval/8 {
+			hints, e.hintsAt = m.Announcement.Groups, now
+		}
+		e.peers.Observe(Observation{From: from, Via: via, Now: now, Seen: e.aboutSelf(via, m.Announcement.Seen), Groups: hints, SelfSeq: e.mcastSeq})
 		e.heardSeq(from, epoch, m.Announcement.LastSeq, true, meta)
 	case MsgRepairRequest:
 		e.peers.Observe(Observation{From: from, Via: via, Now: now, SelfSeq: e.mcastSeq})
@@ -811,9 +824,7 @@ func (e *Engine) Tick(now time.Time) {
 		if e.nextAnnounce.IsZero() || now.Sub(e.lastMcast) >= e.cfg.AnnounceInterval {
 			// Announcements are sent from the start: they are how nodes
 			// of one domain discover each other with no configuration.
-			e.stats.Announcements++
-			e.out = append(e.out, Action{Type: ActionMulticast, Message: Message{Kind: MsgAnnouncement,
-				Announcement: Announcement{LastSeq: e.mcastSeq, Seen: e.seenSlice()}}})
+			e.announce()
 		}
 		e.nextAnnounce = now.Add(e.cfg.AnnounceInterval)
 	}
@@ -827,6 +838,26 @@ func (e *Engine) Tick(now time.Time) {
 		e.peers.Expire(now)
 		e.nextPrune = now.Add(e.cfg.MessageTTL / 4)
 	}
+}
+
+// announce multicasts an announcement, with as much of the seen list and of
+// the hints as fits one datagram.
+func (e *Engine) announce() {
+	m := Message{Kind: MsgAnnouncement, Announcement: Announcement{LastSeq: e.mcastSeq, Seen: e.seenSlice(),
+		Groups: e.peers.SampleGroups(e.cfg.HintGroups, e.cfg.HintMembers)}}
+	a := &m.Announcement
+	for !e.sizer.MulticastFits(&m) {
+		switch {
+		case len(a.Groups) > 0:
+			a.Groups = a.Groups[:len(a.Groups)-1]
+		case len(a.Seen) > 0:
+			a.Seen = a.Seen[:len(a.Seen)/2]
+		default:
+			return // not even the sequence fits: multicast is unusable
+		}
+	}
+	e.stats.Announcements++
+	e.out = append(e.out, Action{Type: ActionMulticast, Message: m})
 }
 
 // NextDeadline returns when Tick next has work: the earliest of the

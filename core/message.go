@@ -84,17 +84,24 @@ func (a *Ack) AppendNetIDs(dst []NetID) []NetID {
 }
 
 // Announcement is multicast by each node at a low rate: its last multicast
-// sequence, so receivers detect tail losses, and a slice of its seen list, so
-// first-hand reports stay fresh without data traffic.
+// sequence, so receivers detect tail losses; a slice of its seen list, so
+// first-hand reports stay fresh without data traffic; and a few grouping
+// hints (remote multicast domains as the sender knows them, rotating), so
+// the nodes of a domain learn the others' grouping without broadcasting.
 type Announcement struct {
 	LastSeq MulticastSeq
 	Seen    []SeenEntry
+	Groups  []Group
 }
 
-// AppendNetIDs appends the nodes of a's seen list to dst.
+// AppendNetIDs appends the nodes of a's seen list and hints to dst.
 func (a *Announcement) AppendNetIDs(dst []NetID) []NetID {
 	for _, s := range a.Seen {
 		dst = append(dst, s.Node)
+	}
+	for _, g := range a.Groups {
+		dst = append(dst, g.Entry)
+		dst = append(dst, g.Members...)
 	}
 	return dst
 }

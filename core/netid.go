@@ -142,6 +142,10 @@ func (id NetID) Compare(other NetID) int {
 	return cmp.Compare(id.port, other.port)
 }
 
+// Equal reports whether id and other are the same NetID, as == does; it
+// lets go-cmp compare NetIDs.
+func (id NetID) Equal(other NetID) bool { return id == other }
+
 // less reports whether id sorts before other, as Compare does.
 func (id NetID) less(other NetID) bool {
 	if id.fam != other.fam {

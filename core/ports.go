@@ -140,8 +140,13 @@ type PeerStore interface {
 	Report(id NetID) (Report, bool)
 	// Domain returns a key shared by the nodes believed to be in id's
 	// multicast domain, and whether anything is known. It is a hint: it
-	// decides how a plan is cut, never whether a node is skipped.
+	// decides how a plan is cut, never whether a node is skipped. Compare
+	// keys for equality only: a key may name a node no longer known.
 	Domain(id NetID) (NetID, bool)
+	// SampleGroups returns up to max known multicast domains other than
+	// the local one, each as a group of up to members of its nodes,
+	// rotating from call to call: the grouping hints a node announces.
+	SampleGroups(max, members int) []Group
 	// Expire forgets what is older than the store's limits as of now.
 	Expire(now time.Time)
 }
@@ -153,8 +158,9 @@ type Rand interface {
 	IntN(n int) int
 }
 
-// Sizer tells the engine whether a multicast gossip fits one datagram once
-// sealed, so it knows whether the frame reaches its domain by multicast.
+// Sizer tells the engine whether a message fits one datagram once sealed,
+// so it knows whether a gossip reaches its domain by multicast and how much
+// an announcement can carry.
 type Sizer interface {
-	MulticastFits(g *Gossip) bool
+	MulticastFits(m *Message) bool
 }

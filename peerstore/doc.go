@@ -1,6 +1,62 @@
-// Package peerstore will keep what a node learns about its peers from
-// traffic: destinations it broadcast to, senders, grouping hints from
-// received distribution lists, and first-hand reports of who receives its
-// multicast, bounded by expiry and a cap (brief section 2). It implements a
-// port of package core and imports nothing else of Chatter's.
+// Package peerstore keeps what a node learns about its peers from traffic,
+// bounded by age and by count. [Store] implements [core.PeerStore]: the
+// engine feeds it the destinations it broadcasts to and an
+// [core.Observation] for every frame it receives, and asks it for the peers
+// it knows, for first-hand reports and for grouping hints.
+//
+// The package imports package core and the standard library only. It starts
+// no goroutine and never reads the clock: every time comes in as an
+// argument.
+//
+// # What is learnt
+//
+// A node becomes known, or is heard of again, when a broadcast is addressed
+// to it, when it sends a frame, and when a received frame names it in its
+// seen list, its others or its distribution list. [Store.Peers] returns every
+// known node heard of within [Config.MaxAge], never the local node.
+// [Store.Expire] forgets the others; beyond [Config.MaxPeers] entries the
+// node heard of longest ago is evicted.
+//
+// A seen list entry (X, n) in a frame from F says "F receives X's multicast
+// up to sequence n". When X is the local node it is a first-hand report:
+// [Store.Report] returns the latest one for F, with the time it arrived and
+// how far n lagged the local multicast sequence then.
+//
+// # Two kinds of knowledge
+//
+// [Store.Domain] returns a key shared by the nodes believed to be in one
+// multicast domain. Two kinds of facts group nodes:
+//
+//   - own knowledge: a frame from F that arrived by multicast (F's multicast
+//     reaches us), a first-hand report from F (F receives ours), and the
+//     entries of F's seen list (F receives each listed node's multicast);
+//   - hints: each group of a received distribution list (its entry and its
+//     members are believed to share a domain).
+//
+// Nodes are kept in label sets. The local node's domain is one of them, with
+// the key Config.Self; every other set has as its key the smallest NetID
+// that entered it (a node alone is its own key). The exact rules:
+//
+//  1. A frame from F that arrived by multicast, or whose seen list names the
+//     local node or a node of the local domain, puts F into the local domain.
+//  2. When F is in the local domain, every node of F's seen list joins the
+//     local domain. A node joins it alone: the set it leaves keeps its other
+//     members, for no fact ties them to the local domain.
+//  3. Otherwise the sets of F and of every node of F's seen list merge.
+//  4. For each received group, the sets of its nodes outside the local domain
+//     merge; its nodes in the local domain stay where they are and pull no one
+//     in. So a hint never moves a node into or out of the local domain.
+//  5. A node leaves its set when it expires or is evicted; a set left with one
+//     node dissolves.
+//
+// Facts from one frame are applied in that order, own knowledge first, so
+// their result does not depend on the order of the lists. Merging two sets
+// moves the members of the smaller one (union by size) and keeps the
+// smaller key. A key is a label, not a member: it may name a node that has
+// since expired or joined the local domain while the set lives on. If an
+// expired node whose NetID keys a set returns, that set takes the smallest
+// NetID of its members as its new key, so two sets never share a key and a
+// set's key is never the key of another node. Keeping stale keys instead of
+// recomputing them makes every change cost O(1), or the size of the
+// smaller set for a merge.
 package peerstore

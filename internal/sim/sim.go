@@ -30,7 +30,7 @@ type Params struct {
 	TCPLoss    float64       // probability a TCP frame is lost
 	Crash      float64       // fraction of nodes down during the measured broadcasts
 	Broadcasts int           // measured broadcasts per phase; default 20
-	Warmup     int           // warm-up broadcasts before the warm phase; default 10
+	Warmup     int           // warm-up broadcasts before the warm phase; default 20
 	Seed       uint64        // default 1
 	// Strategies to compare; default all, in the order of core's constants.
 	Strategies []core.Strategy
@@ -58,6 +58,9 @@ func (p Params) withDefaults() (Params, error) {
 	}
 	if p.Broadcasts == 0 {
 		p.Broadcasts = 20
+	}
+	if p.Warmup == 0 {
+		p.Warmup = 20
 	}
 	if p.Seed == 0 {
 		p.Seed = 1
@@ -251,9 +254,9 @@ type sizer struct {
 	n *node
 }
 
-func (s sizer) MulticastFits(g *core.Gossip) bool {
+func (s sizer) MulticastFits(m *core.Message) bool {
 	b := &s.w.body
-	*b = codec.Body{Kind: codec.KindMulticastGossip, Gossip: *g}
+	*b = codec.Body{Kind: m.Kind, Gossip: m.Gossip, Announcement: m.Announcement}
 	b.Table = core.NewNetIDTable(b.AppendNetIDs(nil)...)
 	n, err := s.n.sealer.MaxFrameLen(b)
 	return err == nil && n <= codec.DefaultMaxDatagram
@@ -354,6 +357,35 @@ func (w *world) act(n *node, now time.Time, a core.Action) {
 	pk.msg = core.Message{Kind: b.Kind, Gossip: b.Gossip, Ack: b.Ack, Announcement: b.Announcement, Repair: b.Repair}
 }
 
+// m0 returns the current measurement.
+func m0(w *world) *measure { return w.m }
+
+// settle runs the network until every live destination has the current
+// broadcast and then a grace period for late copies (failovers, repairs in
+// flight), or until window has passed.
+func (w *world) settle(m *measure, live int, window time.Duration) {
+	const step = 5 * time.Millisecond
+	grace := time.Duration(-1)
+	for elapsed := time.Duration(0); elapsed < window; elapsed += step {
+		w.net.RunFor(step)
+		if grace >= 0 {
+			if grace -= step; grace <= 0 {
+				return
+			}
+			continue
+		}
+		reached := 0
+		for id := range m.first {
+			if w.byID[id].up {
+				reached++
+			}
+		}
+		if reached >= live-1 {
+			grace = 20 * w.p.Latency
+		}
+	}
+}
+
 // seal seals msg as n's next frame.
 func (w *world) seal(n *node, now time.Time, msg *core.Message) []byte {
 	b := codec.Body{Kind: msg.Kind, Gossip: msg.Gossip, Ack: msg.Ack, Announcement: msg.Announcement, Repair: msg.Repair}
@@ -414,13 +446,13 @@ func (w *world) broadcast(origin *node) {
 	w.drain(origin, nil)
 }
 
-// warmUp runs announcements, then Warmup broadcasts from random origins a
-// second apart, so peer stores, groupings and first-hand reports settle.
+// warmUp runs announcements, then Warmup broadcasts from random origins
+// 500ms apart, so peer stores, groupings and first-hand reports settle.
 func (w *world) warmUp() {
 	w.net.RunFor(3 * time.Second)
 	for range w.p.Warmup {
 		w.broadcast(w.nodes[w.rnd.IntN(len(w.nodes))])
-		w.net.RunFor(time.Second)
+		w.net.RunFor(500 * time.Millisecond)
 	}
 }
 
@@ -465,7 +497,7 @@ func (w *world) measure(phase string, progress func()) Result {
 		w.cur = b
 		w.m = &measure{start: w.net.Now(), origin: origin.id, first: make(map[core.NetID]firstDelivery)}
 		w.broadcast(origin)
-		w.net.RunFor(window)
+		w.settle(m0(w), live, window)
 		m := w.m
 		reached, last, maxHop := 0, time.Duration(0), 0
 		hops = hops[:0]

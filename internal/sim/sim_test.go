@@ -9,7 +9,7 @@ import (
 
 func TestSmoke(t *testing.T) {
 	start := time.Now()
-	res, err := Run(Params{Nodes: 1024, Subnets: 16, Broadcasts: 5, Warmup: 5, Strategies: []core.Strategy{core.StrategyChatter}})
+	res, err := Run(Params{Nodes: 1024, Subnets: 16, Broadcasts: 10, Warmup: 20, Strategies: []core.Strategy{core.StrategyChatter}})
 	if err != nil {
 		t.Fatal(err)
 	}
