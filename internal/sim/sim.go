@@ -321,8 +321,10 @@ func (w *world) act(n *node, now time.Time, a core.Action) {
 	}
 	msg := &a.Message
 	if msg.Kind.IsGossip() {
-		if b, ok := w.ids[msg.Gossip.ID]; ok && parent == nil {
-			bcast = b // a failover or repair answered from a timer
+		// A gossip belongs to the broadcast its ID was first seen in:
+		// failovers run from timers, and repairs answer announcements.
+		if b, ok := w.ids[msg.Gossip.ID]; ok {
+			bcast = b
 		} else if bcast >= 0 {
 			w.ids[msg.Gossip.ID] = bcast
 		}
@@ -486,8 +488,9 @@ func (w *world) measure(phase string, progress func()) Result {
 		}
 	}
 	// Long enough for failovers (AckTimeout each) and for repair of a
-	// lost tail frame, which the next announcement reveals.
-	window := time.Second + 8*w.p.AckTimeout
+	// lost tail frame, which the next announcement reveals (or the one
+	// after, when that is lost too).
+	window := 5*time.Second + 8*w.p.AckTimeout
 	const curveMs = 200
 	r := Result{Strategy: w.strategy.String(), Phase: phase, Curve: make([]float64, curveMs)}
 	phaseStart := w.net.Now()
