@@ -30,9 +30,9 @@ type Params struct {
 	TCPLoss    float64       // probability a TCP frame is lost
 	Crash      float64       // fraction of nodes down during the measured broadcasts
 	Broadcasts int           // measured broadcasts per phase; default 20
-	Warmup     int           // warm-up broadcasts before the warm phase; default 20
+	Warmup     int           // warm-up broadcasts before the warm phase; default 20, negative for none
 	Seed       uint64        // default 1
-	// Strategies to compare; default all, in the order of core's constants.
+	// Strategies to compare; default all, the baselines first.
 	Strategies []core.Strategy
 	// AckTimeout for failover; default 50 × Latency.
 	AckTimeout time.Duration
@@ -69,7 +69,7 @@ func (p Params) withDefaults() (Params, error) {
 		p.AckTimeout = 50 * p.Latency
 	}
 	if len(p.Strategies) == 0 {
-		p.Strategies = []core.Strategy{core.StrategyUnicast, core.StrategyTCPLog, core.StrategyGossip, core.StrategyClassic, core.StrategyChatter}
+		p.Strategies = []core.Strategy{core.StrategyUnicast, core.StrategyTCPLog, core.StrategyGossip, core.StrategyClassic, core.StrategyChatter} // baselines first, ours last
 	}
 	switch {
 	case p.Nodes < 2:
@@ -80,7 +80,7 @@ func (p Params) withDefaults() (Params, error) {
 		return p, fmt.Errorf("sim: %d nodes, at most 130000 (198.18.0.0/15)", p.Nodes)
 	case p.Crash < 0 || p.Crash >= 1 || p.McastLoss < 0 || p.McastLoss > 1 || p.TCPLoss < 0 || p.TCPLoss >= 1:
 		return p, fmt.Errorf("sim: crash in [0,1), mcast-loss in [0,1], tcp-loss in [0,1)")
-	case p.Payload < 0 || p.Broadcasts < 0 || p.Warmup < 0 || p.Latency < 0 || p.Bandwidth < 0:
+	case p.Payload < 0 || p.Broadcasts < 0 || p.Latency < 0 || p.Bandwidth < 0:
 		return p, fmt.Errorf("sim: negative parameter")
 	}
 	return p, nil
@@ -232,8 +232,14 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 			panic(err) // the ids and epochs made here are valid
 		}
 		n.store = peerstore.New(peerstore.Config{Self: id})
+		var peers core.PeerStore = n.store
+		if s == core.StrategyGossip {
+			// memberlist keeps its membership apart from its broadcasts:
+			// give push gossip the whole membership, at no cost.
+			peers = membership{n.store, w}
+		}
 		cfg := core.EngineConfig{Self: id, Epoch: epoch, Strategy: s, AckTimeout: p.AckTimeout}
-		if n.eng, err = core.NewEngine(cfg, n.store, rand.New(rand.NewPCG(seed, uint64(i))), sizer{w, n}); err != nil {
+		if n.eng, err = core.NewEngine(cfg, peers, rand.New(rand.NewPCG(seed, uint64(i))), sizer{w, n}); err != nil {
 			panic(err)
 		}
 		n.host = w.net.AddHost(id, fmt.Sprint("s", subnet), func(d memnet.Delivery) { w.receive(n, d) })
@@ -247,6 +253,14 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 	}
 	return w
 }
+
+// membership is a peer store whose Peers is every node of the world.
+type membership struct {
+	*peerstore.Store
+	w *world
+}
+
+func (m membership) Peers(time.Time) []core.NetID { return m.w.all() }
 
 // sizer answers the engine's question with the node's own sealer.
 type sizer struct {
@@ -452,7 +466,7 @@ func (w *world) broadcast(origin *node) {
 // 500ms apart, so peer stores, groupings and first-hand reports settle.
 func (w *world) warmUp() {
 	w.net.RunFor(3 * time.Second)
-	for range w.p.Warmup {
+	for range max(w.p.Warmup, 0) {
 		w.broadcast(w.nodes[w.rnd.IntN(len(w.nodes))])
 		w.net.RunFor(500 * time.Millisecond)
 	}
@@ -491,7 +505,7 @@ func (w *world) measure(phase string, progress func()) Result {
 	// lost tail frame, which the next announcement reveals (or the one
 	// after, when that is lost too).
 	window := 5*time.Second + 8*w.p.AckTimeout
-	const curveMs = 200
+	const curveMs = 1000
 	r := Result{Strategy: w.strategy.String(), Phase: phase, Curve: make([]float64, curveMs)}
 	phaseStart := w.net.Now()
 	w.announces = 0
