@@ -203,9 +203,9 @@ func TestAtMostOnce(t *testing.T) {
 		if _, err := chatter.Broadcast(ctx, c.nodes[3], c.ids(), Note{Text: text}); err != nil {
 			t.Fatal(err)
 		}
-		by := c.waitFor(t, c.nodes[3].LocalID(), text)
+		c.waitFor(t, c.nodes[3].LocalID(), text)
 		time.Sleep(200 * time.Millisecond) // let copies in flight arrive
-		by = c.waitFor(t, c.nodes[3].LocalID(), text)
+		by := c.waitFor(t, c.nodes[3].LocalID(), text)
 		for id, as := range by {
 			if len(as) != 1 {
 				t.Errorf("%s dispatched %q %d times", id, text, len(as))
