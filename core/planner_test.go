@@ -253,14 +253,16 @@ func TestGroupByDraws(t *testing.T) {
 
 func TestGroupBySeeded(t *testing.T) {
 	ids, key := groupByInput()
-	// Pinned for seed 7: a change here changes every seeded run.
-	want := []core.Group{grp(3, 1, 5, 7), grp(6, 2), grp(4), grp(8), grp(9)}
-	got := core.GroupBy(seeded(7), ids, key)
+	// Pinned for seed 1, whose draws are IntN(4) = 1 (A's entry is
+	// member 1, node 5) and IntN(2) = 0 (B's entry is node 6). A change
+	// here changes every seeded run.
+	want := []core.Group{grp(5, 3, 1, 7), grp(6, 2), grp(4), grp(8), grp(9)}
+	got := core.GroupBy(seeded(1), ids, key)
 	if diff := cmp.Diff(want, got, planOpts); diff != "" {
-		t.Errorf("GroupBy seed 7 (-want +got):\n%s", diff)
+		t.Errorf("GroupBy seed 1 (-want +got):\n%s", diff)
 	}
 	// The same seed gives the same groups.
-	if diff := cmp.Diff(got, core.GroupBy(seeded(7), ids, key), planOpts); diff != "" {
+	if diff := cmp.Diff(got, core.GroupBy(seeded(1), ids, key), planOpts); diff != "" {
 		t.Errorf("GroupBy is not deterministic (-first +second):\n%s", diff)
 	}
 }
@@ -353,7 +355,7 @@ func TestShuffle(t *testing.T) {
 		t.Errorf("Shuffle with one seed gave two orders (-first +second):\n%s", diff)
 	}
 	// Pinned for seed 42.
-	if diff := cmp.Diff(nids(3, 5, 1, 6, 2, 8, 4, 7), a, planOpts); diff != "" {
+	if diff := cmp.Diff(nids(2, 7, 6, 5, 1, 8, 3, 4), a, planOpts); diff != "" {
 		t.Errorf("Shuffle seed 42 (-want +got):\n%s", diff)
 	}
 	sorted := slices.Clone(a)
@@ -459,6 +461,20 @@ func naiveSplit(groups []core.Group) []core.Send {
 	return sends
 }
 
+// equalGroups is cmp.Equal(a, b, planOpts), fast enough for many seeds.
+func equalGroups(a, b []core.Group) bool {
+	return slices.EqualFunc(a, b, func(x, y core.Group) bool {
+		return x.Entry == y.Entry && slices.Equal(x.Members, y.Members)
+	})
+}
+
+// equalSends is cmp.Equal(a, b, planOpts), fast enough for many seeds.
+func equalSends(a, b []core.Send) bool {
+	return slices.EqualFunc(a, b, func(x, y core.Send) bool {
+		return x.To == y.To && equalGroups(x.List, y.List) && equalGroups(x.Chunk, y.Chunk)
+	})
+}
+
 // ceilLog2 returns ceil(log2 n) for n >= 1.
 func ceilLog2(n int) int { return bits.Len(uint(n - 1)) }
 
@@ -499,8 +515,8 @@ func TestPlanProperties(t *testing.T) {
 
 		sends := core.SplitLog(groups)
 
-		if diff := cmp.Diff(naiveSplit(input), sends, planOpts); diff != "" {
-			t.Fatalf("seed %d: SplitLog differs from the naive oracle (-oracle +got):\n%s", seed, diff)
+		if want := naiveSplit(input); !equalSends(want, sends) {
+			t.Fatalf("seed %d: SplitLog differs from the naive oracle (-oracle +got):\n%s", seed, cmp.Diff(want, sends, planOpts))
 		}
 
 		// Every destination is covered exactly once across the chunks,
@@ -522,8 +538,8 @@ func TestPlanProperties(t *testing.T) {
 			rest -= len(s.Chunk)
 			named := append([]core.NetID{s.To}, core.Flatten(s.List)...)
 			named = slices.Compact(named) // the target heads its own group
-			if diff := cmp.Diff(core.Flatten(s.Chunk), named, planOpts); diff != "" {
-				t.Fatalf("seed %d: send %d names other nodes than its chunk (-chunk +named):\n%s", seed, i, diff)
+			if want := core.Flatten(s.Chunk); !slices.Equal(want, named) {
+				t.Fatalf("seed %d: send %d names other nodes than its chunk (-chunk +named):\n%s", seed, i, cmp.Diff(want, named, planOpts))
 			}
 		}
 		for _, id := range all {
@@ -575,17 +591,21 @@ func TestPlanProperties(t *testing.T) {
 			for ok := true; ok; chunk, ok = core.NextInChunk(chunk) {
 				next := core.SendFor(chunk)
 				visited = append(visited, next.To)
+				if seed >= 200 {
+					continue // quadratic: checked on the first seeds only
+				}
 				left := slices.Compact(append([]core.NetID{next.To}, core.Flatten(next.List)...))
-				if diff := cmp.Diff(core.Flatten(chunk), left, planOpts); diff != "" {
-					t.Fatalf("seed %d: send %d after %d failovers names other nodes than its chunk (-chunk +named):\n%s", seed, i, len(visited)-1, diff)
+				if want := core.Flatten(chunk); !slices.Equal(want, left) {
+					t.Fatalf("seed %d: send %d after %d failovers names other nodes than its chunk (-chunk +named):\n%s",
+						seed, i, len(visited)-1, cmp.Diff(want, left, planOpts))
 				}
 			}
-			if diff := cmp.Diff(core.Flatten(s.Chunk), visited, planOpts); diff != "" {
-				t.Fatalf("seed %d: failovers of send %d (-chunk +visited):\n%s", seed, i, diff)
+			if want := core.Flatten(s.Chunk); !slices.Equal(want, visited) {
+				t.Fatalf("seed %d: failovers of send %d (-chunk +visited):\n%s", seed, i, cmp.Diff(want, visited, planOpts))
 			}
 		}
-		if diff := cmp.Diff(input, groups, planOpts); diff != "" {
-			t.Fatalf("seed %d: planning changed the groups (-before +after):\n%s", seed, diff)
+		if !equalGroups(input, groups) {
+			t.Fatalf("seed %d: planning changed the groups (-before +after):\n%s", seed, cmp.Diff(input, groups, planOpts))
 		}
 	}
 }
