@@ -7,4 +7,4 @@ require (
 	github.com/pierrec/lz4/v4 v4.1.33
 )
 
-require go.uber.org/mock v0.6.0 // indirect
+require go.uber.org/mock v0.6.0

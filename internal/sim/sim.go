@@ -36,6 +36,12 @@ type Params struct {
 	Strategies []core.Strategy
 	// AckTimeout for failover; default 50 × Latency.
 	AckTimeout time.Duration
+	// MaxPeers caps each node's peer store. A real node knows every peer,
+	// but a simulation of N nodes in one process holding N² entries does
+	// not fit in memory for large N: the default is N, down to 2·10⁷/N
+	// (but at least 256) for large runs, which then plan with partial
+	// knowledge.
+	MaxPeers int
 	// Progress, if set, is called after each measured broadcast.
 	Progress func(done, total int)
 }
@@ -67,6 +73,9 @@ func (p Params) withDefaults() (Params, error) {
 	}
 	if p.AckTimeout == 0 {
 		p.AckTimeout = 50 * p.Latency
+	}
+	if p.MaxPeers == 0 {
+		p.MaxPeers = min(p.Nodes, max(256, 20_000_000/max(p.Nodes, 1)))
 	}
 	if len(p.Strategies) == 0 {
 		p.Strategies = []core.Strategy{core.StrategyUnicast, core.StrategyTCPLog, core.StrategyGossip, core.StrategyClassic, core.StrategyChatter} // baselines first, ours last
@@ -231,7 +240,7 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 		if n.sealer, err = codec.NewSealer(ring, id, epoch, codec.WithCompressor(comp)); err != nil {
 			panic(err) // the ids and epochs made here are valid
 		}
-		n.store = peerstore.New(peerstore.Config{Self: id})
+		n.store = peerstore.New(peerstore.Config{Self: id, MaxPeers: p.MaxPeers})
 		var peers core.PeerStore = n.store
 		if s == core.StrategyGossip {
 			// memberlist keeps its membership apart from its broadcasts:
