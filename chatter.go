@@ -255,6 +255,7 @@ type stats struct {
 	recvFrames, recvBytes [3]atomic.Uint64
 	sendErrors            atomic.Uint64
 	deliveries            atomic.Uint64
+	dispatchSkipped       atomic.Uint64
 }
 
 // New returns a running node for cfg.
@@ -476,7 +477,7 @@ func (n *Node) run(eng *core.Engine) {
 		now := time.Now()
 		for eng.HasReady() {
 			for _, a := range eng.Ready() {
-				n.carryOut(now, a)
+				n.carryOut(eng, now, a)
 			}
 		}
 		d := max(time.Until(eng.NextDeadline()), time.Millisecond)
@@ -499,8 +500,9 @@ func (n *Node) run(eng *core.Engine) {
 }
 
 // carryOut seals and queues one action, or hands a delivery to the
-// dispatchers.
-func (n *Node) carryOut(now time.Time, a core.Action) {
+// dispatchers. It runs on the run loop, which owns eng: it never waits for
+// a queue the run loop itself drains.
+func (n *Node) carryOut(eng *core.Engine, now time.Time, a core.Action) {
 	if a.Type == core.ActionDeliver {
 		n.stats.deliveries.Add(1)
 		select {
@@ -508,9 +510,10 @@ func (n *Node) carryOut(now time.Time, a core.Action) {
 		default:
 			// Dispatchers are behind: forward without dispatching rather
 			// than stall the run loop.
+			n.stats.dispatchSkipped.Add(1)
 			if a.Relay {
 				g := &a.Message.Gossip
-				n.relays <- relayResult{token: a.Token, ids: g.PayloadIDs, payload: g.Payload}
+				eng.Relay(now, a.Token, g.PayloadIDs, g.Payload)
 			}
 		}
 		return
@@ -533,7 +536,7 @@ func (n *Node) carryOut(now time.Time, a core.Action) {
 	default:
 		n.stats.sendErrors.Add(1)
 		if out.to.IsValid() {
-			n.failures <- out.to
+			eng.Unreachable(now, out.to)
 		}
 	}
 }
@@ -654,8 +657,11 @@ type Stats struct {
 	// SendErrors counts frames a transport refused or that found the
 	// node's send queue full.
 	SendErrors uint64
-	// Deliveries counts gossip delivered to this node, duplicates included.
-	Deliveries uint64
+	// Deliveries counts gossip delivered to this node, duplicates included;
+	// DispatchSkipped those forwarded without dispatch because the
+	// handlers were behind.
+	Deliveries      uint64
+	DispatchSkipped uint64
 	// Opened counts frames opened; Dropped counts refused frames by
 	// reason.
 	Opened  uint64
@@ -676,6 +682,7 @@ func (n *Node) Stats() Stats {
 	}
 	s.SendErrors = n.stats.sendErrors.Load()
 	s.Deliveries = n.stats.deliveries.Load()
+	s.DispatchSkipped = n.stats.dispatchSkipped.Load()
 	os := n.opener.Stats()
 	s.Opened = os.Opened
 	for r, c := range os.Dropped {

@@ -360,7 +360,7 @@ func (e *Engine) spread(now time.Time, g Gossip, dests []NetID, groups []Group, 
 		e.gossipForward(now, g, dests, meta)
 	case StrategyClassic:
 		if !origin {
-			dests = Flatten(groups)
+			dests = e.destinations(Flatten(groups))
 		}
 		e.classic(now, g, dests, meta)
 	default:
@@ -383,17 +383,27 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 		// to share its domain come out of the groups they were put in.
 		groups, own = e.regroup(groups)
 	}
-	// The origin always multicasts (it is also how discovery happens); a
-	// relay only into a group it enters that has members.
-	if !e.multicast(now, g, origin || len(own) > 0, meta) {
-		// Without this node's multicast every node is reached by TCP;
-		// as entries, nodes could not multicast a frame this one could
-		// not either, so each is a group of its own.
+	// Without multicast (off, or a frame too large for a datagram) every
+	// node is reached by TCP; as entries, nodes could not multicast the
+	// frame either, so each is a group of its own.
+	if !e.canMulticast(now, g) {
 		if origin {
 			e.splitAndSend(now, g, Singletons(dests), meta)
 		} else {
 			e.splitAndSend(now, g, append(Singletons(Flatten(groups)), Singletons(own)...), meta)
 		}
+		return
+	}
+	// The origin always multicasts (it is also how discovery happens); a
+	// relay only into a group it enters that has members, and never a
+	// message it multicast already or received by multicast.
+	if !e.multicast(now, g, origin || len(own) > 0, meta) {
+		// Its own domain's nodes are then reached by TCP, alone: as
+		// entries they would multicast into this domain again.
+		for _, id := range own {
+			e.send(now, g, Singletons([]NetID{id}), meta)
+		}
+		e.splitAndSend(now, g, groups, meta)
 		return
 	}
 	// Skip the nodes with a fresh first-hand report, but for one of them,
@@ -473,18 +483,40 @@ func (e *Engine) fresh(id NetID, now time.Time) bool {
 	return ok && now.Sub(r.At) <= e.cfg.ReportMaxAge && r.Lag <= e.cfg.ReportMaxLag
 }
 
+// multicastFrame returns g as this node would multicast it next, and
+// whether that fits a datagram. advance moves the seen list's and others'
+// rotation on, as sending does; a mere question leaves them.
+func (e *Engine) multicastFrame(now time.Time, g Gossip, advance bool) (Gossip, bool) {
+	mg := g
+	mg.Distribution = nil
+	mg.MulticastSeq = e.mcastSeq + 1
+	seenCursor, othersCursor := e.seenCursor, e.othersCursor
+	mg.Seen = e.seenSlice()
+	mg.Others = e.othersSample(now)
+	if !advance {
+		e.seenCursor, e.othersCursor = seenCursor, othersCursor
+	}
+	return mg, e.sizer.MulticastFits(&Message{Kind: MsgMulticastGossip, Gossip: mg})
+}
+
+// canMulticast reports whether g can be multicast at all: multicast is on
+// and the frame fits a datagram.
+func (e *Engine) canMulticast(now time.Time, g Gossip) bool {
+	if e.cfg.NoMulticast {
+		return false
+	}
+	_, fits := e.multicastFrame(now, g, false)
+	return fits
+}
+
 // multicast multicasts g once, if this node may and it fits; it reports
 // whether it did.
 func (e *Engine) multicast(now time.Time, g Gossip, want bool, meta any) bool {
 	if !want || e.cfg.NoMulticast || e.noMcast[g.ID] {
 		return false
 	}
-	mg := g
-	mg.Distribution = nil
-	mg.MulticastSeq = e.mcastSeq + 1
-	mg.Seen = e.seenSlice()
-	mg.Others = e.othersSample(now)
-	if !e.sizer.MulticastFits(&Message{Kind: MsgMulticastGossip, Gossip: mg}) {
+	mg, fits := e.multicastFrame(now, g, true)
+	if !fits {
 		return false
 	}
 	e.mcastSeq++
@@ -710,8 +742,8 @@ func (e *Engine) Relay(now time.Time, token uint64, ids NetIDTable, payload []by
 // heardSeq records that from's multicast stream reached seq (announce: its
 // last sequence), and asks for the frames it missed.
 func (e *Engine) heardSeq(from NetID, epoch Epoch, seq MulticastSeq, announce bool, meta any) {
-	if e.cfg.NoMulticast {
-		return
+	if e.cfg.NoMulticast || seq == 0 && !announce {
+		return // sequences start at 1: a data frame with 0 is not news
 	}
 	h, ok := e.heard[from]
 	if !ok || h.epoch != epoch {
@@ -751,8 +783,14 @@ func (e *Engine) answerRepair(from NetID, rq *RepairRequest, meta any) {
 		return
 	}
 	budget := e.cfg.MaxRepairPerRequest
+	// Only what the buffer still holds: sequences from 1, at most its
+	// length back.
+	oldest := MulticastSeq(1)
+	if e.mcastSeq > MulticastSeq(len(e.repair)) {
+		oldest = e.mcastSeq - MulticastSeq(len(e.repair)) + 1
+	}
 	for _, r := range rq.Ranges {
-		for seq := r.First; seq <= r.Last && seq <= e.mcastSeq && budget > 0; seq++ {
+		for seq := max(r.First, oldest); seq <= r.Last && seq <= e.mcastSeq && budget > 0; seq++ {
 			slot := e.repair[int(uint64(seq)%uint64(len(e.repair)))]
 			if slot.seq != seq {
 				continue

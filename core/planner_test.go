@@ -425,11 +425,11 @@ func TestFlatten(t *testing.T) {
 // --- properties over seeded random plans -------------------------------------
 
 // randomGroups returns up to maxGroups groups of up to maxMembers members,
-// every node distinct.
-func randomGroups(r *rand.Rand, maxGroups, maxMembers int) []core.Group {
+// every node distinct, numbered from base.
+func randomGroups(r *rand.Rand, base, maxGroups, maxMembers int) []core.Group {
 	n := 1 + r.IntN(maxGroups)
 	groups := make([]core.Group, n)
-	next := 1
+	next := base
 	for i := range groups {
 		groups[i].Entry = nid(next)
 		next++
@@ -509,7 +509,7 @@ func TestPlanProperties(t *testing.T) {
 	const seeds = 2000
 	for seed := range uint64(seeds) {
 		r := seeded(seed)
-		groups := randomGroups(r, 64, 20)
+		groups := randomGroups(r, 1, 64, 20)
 		input := cloneGroups(groups)
 		all := core.Flatten(groups)
 
