@@ -64,8 +64,6 @@ var (
 	ErrClosed = errors.New("chatter: node closed")
 	// ErrConfig reports an invalid Config.
 	ErrConfig = errors.New("chatter: invalid config")
-	// ErrNoTransport reports a node made without transports.
-	ErrNoTransport = errors.New("chatter: no transports")
 	// ErrTooLarge reports a message whose frame exceeds the frame size.
 	ErrTooLarge = errors.New("chatter: message too large")
 	// ErrQueueFull reports a broadcast refused because the node's queue
@@ -77,6 +75,7 @@ var (
 const (
 	DefaultPort         = 29999
 	DefaultTTL          = 4
+	HostOnlyTTL         = -1 // Config.TTL for a TTL of 0
 	DefaultQueueLen     = 1024
 	DefaultDispatchers  = 4
 	DefaultSenders      = 4
@@ -93,10 +92,25 @@ type Config struct {
 	// Addr is the node's NetID: the address and port of its TCP listener.
 	// Required.
 	Addr netip.AddrPort
+	// Listen is the address the TCP listener binds, when it differs from
+	// the advertised Addr (NAT, containers); default Addr.
+	Listen netip.AddrPort
 	// MulticastGroup is the group the node multicasts to; default
 	// 224.1.1.1:29999.
 	MulticastGroup netip.AddrPort
-	// TTL is the multicast TTL; default 4.
+	// Interface names the network interface that multicast uses; default
+	// the interface that holds Addr's address. Multicast never goes out
+	// of an interface the node was not given or does not sit on.
+	Interface string
+	// MulticastLoopback delivers the node's multicast to the other
+	// sockets of its host: on when several nodes share a host.
+	MulticastLoopback bool
+	// NoMulticast runs the node on TCP alone, for networks without
+	// multicast (most cloud networks): every destination is then reached
+	// by the logarithmic TCP broadcast.
+	NoMulticast bool
+	// TTL is the multicast TTL; default 4. HostOnlyTTL keeps datagrams
+	// on this host (a TTL of 0).
 	TTL int
 	// Key is the group secret, required; see crypto.KeyFromSecret for the
 	// rule applied to secrets that are not 32 bytes. KeyID names it on
@@ -143,7 +157,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL
 	}
-	if c.TTL < 0 || c.TTL > 255 {
+	if c.TTL < HostOnlyTTL || c.TTL > 255 {
 		return c, fmt.Errorf("%w: TTL %d", ErrConfig, c.TTL)
 	}
 	if c.KeyID == 0 {
@@ -169,9 +183,10 @@ type options struct {
 	multicast core.Multicast
 }
 
-// WithTransports makes the node use these transports, for example the
-// hosts of an in-memory memnet.Live network. The node owns them and closes
-// them on Close. multicast may be nil: the node then runs on TCP alone.
+// WithTransports makes the node use these transports instead of TCP and
+// UDP multicast, for example the hosts of an in-memory memnet.Live network.
+// The node owns them and closes them on Close. multicast may be nil: the
+// node then runs on TCP alone.
 func WithTransports(unicast core.Unicast, multicast core.Multicast) Option {
 	return func(o *options) { o.unicast, o.multicast = unicast, multicast }
 }
@@ -268,8 +283,11 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	self, _ := core.NetIDFromAddrPort(cfg.Addr)
 	if o.unicast == nil {
-		return nil, fmt.Errorf("%w: pass WithTransports (the TCP and UDP multicast transports are being built)", ErrNoTransport)
+		if o.unicast, o.multicast, err = realTransports(cfg, self); err != nil {
+			return nil, err
+		}
 	}
 	ok := false
 	defer func() {
@@ -280,7 +298,6 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 			}
 		}
 	}()
-	self, _ := core.NetIDFromAddrPort(cfg.Addr)
 	key, err := crypto.KeyFromSecret(cfg.Key, cfg.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)

@@ -253,7 +253,7 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := chatter.New(chatter.Config{Addr: ap, Key: []byte("k")}); !errors.Is(err, chatter.ErrNoTransport) {
-		t.Errorf("New without transports: %v, want ErrNoTransport", err)
+	if _, err := chatter.New(chatter.Config{Addr: ap, Key: []byte("k"), Interface: "no-such-interface0"}); !errors.Is(err, chatter.ErrConfig) {
+		t.Errorf("New with an unknown interface: %v, want ErrConfig", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 )
 
@@ -26,11 +27,15 @@ func commands() []command {
 		{"sim", "compare broadcast strategies in a deterministic simulation", func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runSim(ctx, args, stdout, stderr, simEnv{progress: isTerminal(stderr), progressAfter: defaultProgressAfter})
 		}},
+		{"demo", "run real nodes on loopback: who receives what, by which transport", runDemo},
+		{"node", "run one real node: stdin lines are broadcast, arrivals printed", func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+			return runNode(ctx, args, stdout, stderr, nodeEnv{stdin: os.Stdin, getenv: os.Getenv, readFile: os.ReadFile})
+		}},
 	}
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
