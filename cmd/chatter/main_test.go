@@ -22,7 +22,7 @@ func TestRunDispatch(t *testing.T) {
 		{name: "-h", args: []string{"-h"}, code: 0, stdout: "usage: chatter <command>"},
 		{name: "help sim", args: []string{"help", "sim"}, code: 0, stdout: "-bandwidth"},
 		{name: "sim -h", args: []string{"sim", "-h"}, code: 0, stdout: "-strategy"},
-		{name: "unknown", args: []string{"nope"}, code: 2, stderr: `unknown command "nope" (commands: sim, help)`, stderrLine: true},
+		{name: "unknown", args: []string{"nope"}, code: 2, stderr: `unknown command "nope" (commands: sim, demo, node, help)`, stderrLine: true},
 		{name: "help unknown", args: []string{"help", "nope"}, code: 2, stderr: `unknown command "nope"`, stderrLine: true},
 	}
 	for _, tt := range tests {
