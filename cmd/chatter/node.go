@@ -38,7 +38,7 @@ type nodeFlags struct {
 	listen, group, iface, key, keyFile, debugAddr string
 	ttl                                           int
 	peers                                         []string
-	json, noMulticast, loopback                   bool
+	json, noMulticast, loopback, ttlSet           bool
 }
 
 type peerList struct{ list *[]string }
@@ -60,7 +60,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, env n
 	fs.StringVar(&f.listen, "listen", "", "the node's TCP address IP:PORT, its NetID (env CHATTER_ADDRESS, CHATTER_PORT; default: the host's first IPv4 address, port 29999)")
 	fs.StringVar(&f.group, "group", "", "multicast group IP:PORT (env CHATTER_MULTICAST_ADDRESS, CHATTER_MULTICAST_PORT; default 224.1.1.1:29999)")
 	fs.StringVar(&f.iface, "iface", "", "network interface for multicast (default: the one holding the node's address)")
-	fs.IntVar(&f.ttl, "ttl", 0, "multicast TTL (env CHATTER_MULTICAST_TTL; default 4)")
+	fs.IntVar(&f.ttl, "ttl", chatter.DefaultTTL, "multicast TTL, 0 keeps datagrams on this host (env CHATTER_MULTICAST_TTL)")
 	fs.StringVar(&f.key, "key", "", "group secret (env CHATTER_KEY; prefer --key-file or the environment: argv is visible to other users)")
 	fs.StringVar(&f.keyFile, "key-file", "", "file holding the group secret")
 	fs.Var(peerList{&f.peers}, "peer", "a node to broadcast to, IP:PORT (repeatable): how to reach other networks before learning them")
@@ -78,6 +78,11 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer, env n
 		fmt.Fprintf(stderr, "chatter node: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "ttl" {
+			f.ttlSet = true
+		}
+	})
 	cfg, peers, err := nodeConfig(f, env)
 	if err != nil {
 		fmt.Fprintf(stderr, "chatter node: %v\n", err)
@@ -161,7 +166,7 @@ func nodeConfig(f nodeFlags, env nodeEnv) (chatter.Config, []chatter.NetID, erro
 		group = chatter.DefaultMulticastGroup
 	}
 	ttl := f.ttl
-	if ttl == 0 {
+	if !f.ttlSet {
 		if s := env.getenv("CHATTER_MULTICAST_TTL"); s != "" {
 			if ttl, err = strconv.Atoi(s); err != nil || ttl < 0 || ttl > 255 {
 				return cfg, nil, fmt.Errorf("CHATTER_MULTICAST_TTL %q: want 0..255", s)
@@ -170,6 +175,9 @@ func nodeConfig(f nodeFlags, env nodeEnv) (chatter.Config, []chatter.NetID, erro
 	}
 	if ttl < 0 || ttl > 255 {
 		return cfg, nil, fmt.Errorf("--ttl %d: want 0..255", ttl)
+	}
+	if ttl == 0 {
+		ttl = chatter.HostOnlyTTL
 	}
 	key := []byte(f.key)
 	if f.keyFile != "" {
