@@ -400,16 +400,27 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 	if !e.multicast(now, g, origin || len(own) > 0, meta) {
 		// Its own domain's nodes are then reached by TCP, alone: as
 		// entries they would multicast into this domain again.
+		e.splitAndSend(now, g, groups, meta)
 		for _, id := range own {
 			e.send(now, g, Singletons([]NetID{id}), meta)
 		}
-		e.splitAndSend(now, g, groups, meta)
 		return
 	}
 	// Skip the nodes with a fresh first-hand report, but for one of them,
 	// drawn at random, sent alone as a safety net: UDP is unreliable.
 	// Members of this node's domain without one are sent alone too: as
-	// entries they would multicast into this domain again.
+	// entries they would multicast into this domain again. The chunks go
+	// out first: they lead to further hops, the lone sends do not.
+	if origin {
+		rest := make([]NetID, 0, len(dests)-len(own))
+		for _, id := range dests {
+			if !e.inOwnDomain(id) {
+				rest = append(rest, id)
+			}
+		}
+		groups = GroupBy(e.rnd, rest, func(id NetID) (NetID, bool) { return e.peers.Domain(id) })
+	}
+	e.splitAndSend(now, g, groups, meta)
 	var fresh []NetID
 	for _, id := range own {
 		if e.fresh(id, now) {
@@ -421,16 +432,6 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 	if len(fresh) > 0 {
 		e.send(now, g, Singletons([]NetID{fresh[e.rnd.IntN(len(fresh))]}), meta)
 	}
-	if origin {
-		rest := make([]NetID, 0, len(dests)-len(own))
-		for _, id := range dests {
-			if !e.inOwnDomain(id) {
-				rest = append(rest, id)
-			}
-		}
-		groups = GroupBy(e.rnd, rest, func(id NetID) (NetID, bool) { return e.peers.Domain(id) })
-	}
-	e.splitAndSend(now, g, groups, meta)
 }
 
 // regroup moves out of groups the nodes this node knows to be in its own

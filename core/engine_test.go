@@ -299,13 +299,14 @@ func TestEngineColdBroadcast(t *testing.T) {
 func TestEngineWarmBroadcast(t *testing.T) {
 	e := newEngine(t, core.EngineConfig{}, warm(), 1)
 	id, got := broadcast(e, t0, nids(11, 12, 13, 21, 22, 23, 31, 32))
-	// One multicast; one safety net (empty list) among the fresh 11, 12,
-	// 13; the remote domains as two groups, entries drawn at random.
+	// One multicast; the remote domains as two groups, entries drawn at
+	// random (the chunks go first: they lead to further hops); then one
+	// safety net (empty list) among the fresh 11, 12, 13.
 	want := []core.Action{
 		mcastAction(id, 1),
-		sendAction(nid(11), id),
-		sendAction(nid(22), id, grp(22, 21, 23)),
 		sendAction(nid(32), id, grp(32, 31)),
+		sendAction(nid(22), id, grp(22, 21, 23)),
+		sendAction(nid(13), id),
 	}
 	diffActions(t, "warm broadcast", want, got)
 
@@ -426,11 +427,11 @@ func TestEngineRelay(t *testing.T) {
 	mc := mcastAction(relayed, 1)
 	mc.Message.Gossip.Payload = newPayload
 	want := []core.Action{
-		mc,                           // into its own group, which has members
-		sendAction(nid(13), relayed), // own member without a fresh report: alone
-		sendAction(nid(12), relayed), // the safety net among 11, 12
+		mc, // into its own group, which has members
+		sendAction(nid(21), relayed, grp(21, 22)), // the other groups first
 		sendAction(nid(31), relayed),
-		sendAction(nid(21), relayed, grp(21, 22)),
+		sendAction(nid(13), relayed), // own member without a fresh report: alone
+		sendAction(nid(11), relayed), // the safety net among 11, 12
 	}
 	for i := 1; i < len(want); i++ {
 		want[i].Message.Gossip.Payload = newPayload
@@ -524,8 +525,8 @@ func TestEngineOwnKnowledgeBeatsGrouping(t *testing.T) {
 	e.Relay(t0, 1, testIDs, testPayload)
 	diffActions(t, "regrouped relay", []core.Action{
 		mcastAction(relayed, 1),
-		sendAction(nid(21), relayed),
 		sendAction(nid(22), relayed, grp(22, 23)),
+		sendAction(nid(21), relayed),
 	}, e.Ready())
 }
 
