@@ -163,7 +163,7 @@ func newSimFlagSet(f *simFlags) *flag.FlagSet {
 	fs.Float64Var(&p.TCPLoss, "tcp-loss", 0, "probability a TCP frame is lost, in [0, 1)")
 	fs.Float64Var(&p.Crash, "crash", 0, "fraction of nodes down during the measured broadcasts, in [0, 1)")
 	fs.IntVar(&p.Broadcasts, "broadcasts", 20, "measured broadcasts per strategy and phase, at least 1")
-	fs.IntVar(&p.Warmup, "warmup", 20, "warm-up broadcasts before the warm phase")
+	fs.IntVar(&p.Warmup, "warmup", 40, "warm-up broadcasts before the warm phase")
 	fs.Uint64Var(&p.Seed, "seed", 1, "random seed, at least 1: one seed gives one run")
 	st := &strategyFlag{list: allStrategies(), text: "all"}
 	fs.Var(st, "strategy", "strategies to compare, a `LIST`: all, or a comma list of chatter, unicast, tcp-log, gossip, classic")

@@ -30,7 +30,7 @@ type Params struct {
 	TCPLoss    float64       // probability a TCP frame is lost
 	Crash      float64       // fraction of nodes down during the measured broadcasts
 	Broadcasts int           // measured broadcasts per phase; default 20
-	Warmup     int           // warm-up broadcasts before the warm phase; default 20, negative for none
+	Warmup     int           // warm-up broadcasts before the warm phase; default 40, negative for none
 	Seed       uint64        // default 1
 	// Strategies to compare; default all, the baselines first.
 	Strategies []core.Strategy
@@ -66,7 +66,7 @@ func (p Params) withDefaults() (Params, error) {
 		p.Broadcasts = 20
 	}
 	if p.Warmup == 0 {
-		p.Warmup = 20
+		p.Warmup = 40
 	}
 	if p.Seed == 0 {
 		p.Seed = 1
