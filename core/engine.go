@@ -65,7 +65,10 @@ type EngineConfig struct {
 	// AckTimeout is how long a TCP target has to acknowledge a gossip
 	// before the next node of its chunk replaces it. Default 1s.
 	AckTimeout time.Duration
-	// MaxFailover bounds the replacements of one send. Default 8.
+	// MaxFailover bounds the successive replacements along one chain of
+	// failed targets. Each failover drops the failed node and splits the
+	// rest of its chunk logarithmically, so the bound is reached only
+	// when that many targets in a row fail. Default 16.
 	MaxFailover int
 	// ReportMaxAge and ReportMaxLag make a first-hand report fresh: it
 	// arrived at most ReportMaxAge ago and lagged our multicast sequence
@@ -121,7 +124,7 @@ func (c EngineConfig) withDefaults() (EngineConfig, error) {
 	def(&c.ReportMaxAge, 10*time.Second)
 	def(&c.AnnounceInterval, time.Second)
 	def(&c.MessageTTL, 2*time.Minute)
-	defInt(&c.MaxFailover, 8)
+	defInt(&c.MaxFailover, 16)
 	defInt(&c.SeenPerFrame, 64)
 	defInt(&c.RepairBuffer, 1024)
 	defInt(&c.HintGroups, 4)
@@ -576,11 +579,19 @@ func (e *Engine) failover(now time.Time, p *pending) {
 		return
 	}
 	e.stats.Failovers++
-	s := SendFor(chunk)
-	np := &pending{to: s.To, id: p.id, chunk: s.Chunk, gossip: p.gossip, deadline: now.Add(e.cfg.AckTimeout), tries: p.tries + 1, meta: p.meta}
-	e.pending[pendingKey{s.To, p.id}] = np
-	e.deadline = append(e.deadline, np)
-	e.emitSend(now, np, s.List)
+	// The next node of the chunk takes the failed target's place, with
+	// the first half of what is left; the rest is split as at the first
+	// hop. A chunk full of dead nodes then costs log2 timeouts, not one
+	// per node, and no live node behind them is lost.
+	for _, s := range SplitLog(chunk) {
+		np := &pending{to: s.To, id: p.id, chunk: s.Chunk, gossip: p.gossip, deadline: now.Add(e.cfg.AckTimeout), tries: p.tries + 1, meta: p.meta}
+		if old, ok := e.pending[pendingKey{s.To, p.id}]; ok {
+			old.done = true
+		}
+		e.pending[pendingKey{s.To, p.id}] = np
+		e.deadline = append(e.deadline, np)
+		e.emitSend(now, np, s.List)
+	}
 }
 
 // Unreachable reports that a send to to failed: every message awaiting its

@@ -173,8 +173,9 @@ type world struct {
 	body     codec.Body // scratch for sizing
 
 	// measurement of the current broadcast
-	cur       int
-	ids       map[core.BroadcastID]int
+	cur int
+	ids map[core.BroadcastID]int
+
 	m         *measure
 	announces uint64
 }
