@@ -255,7 +255,8 @@ type Engine struct {
 	relays    map[uint64]relay
 	nextToken uint64
 
-	hintsAt time.Time // when announced hints were last taken
+	hintsAt   time.Time     // when announced hints were last taken
+	hintEvery time.Duration // how often they are taken
 
 	others       []NetID
 	othersCursor int
@@ -288,6 +289,7 @@ func NewEngine(cfg EngineConfig, peers PeerStore, rnd Rand, sizer Sizer) (*Engin
 		pending:    make(map[pendingKey]*pending),
 		acks:       make(map[NetID][]BroadcastID),
 		relays:     make(map[uint64]relay),
+		hintEvery:  cfg.AnnounceInterval / 8,
 	}, nil
 }
 
@@ -660,13 +662,21 @@ func (e *Engine) Receive(now time.Time, from NetID, epoch Epoch, via Via, m *Mes
 			}
 		}
 	case MsgAnnouncement:
-		// Every node of a domain announces hints: take a few a second,
-		// not all of them, which would cost more than they teach.
+		// Every node of a domain announces hints: take a few a second
+		// while they teach, fewer and fewer once they stop teaching, so
+		// a settled node spends almost nothing on them.
 		var hints []Group
-		if now.Sub(e.hintsAt) >= e.cfg.AnnounceInterval/8 {
+		if now.Sub(e.hintsAt) >= e.hintEvery {
 			hints, e.hintsAt = m.Announcement.Groups, now
 		}
-		e.peers.Observe(Observation{From: from, Via: via, Now: now, Seen: e.aboutSelf(via, m.Announcement.Seen), Groups: hints, SelfSeq: e.mcastSeq})
+		learned := e.peers.Observe(Observation{From: from, Via: via, Now: now, Seen: e.aboutSelf(via, m.Announcement.Seen), Groups: hints, SelfSeq: e.mcastSeq})
+		if len(hints) > 0 {
+			if learned {
+				e.hintEvery = e.cfg.AnnounceInterval / 8
+			} else {
+				e.hintEvery = min(2*e.hintEvery, 8*e.cfg.AnnounceInterval)
+			}
+		}
 		e.heardSeq(from, epoch, m.Announcement.LastSeq, true, meta)
 	case MsgRepairRequest:
 		e.peers.Observe(Observation{From: from, Via: via, Now: now, SelfSeq: e.mcastSeq})

@@ -130,8 +130,10 @@ type Observation struct {
 type PeerStore interface {
 	// ObserveDestinations records nodes a broadcast was addressed to.
 	ObserveDestinations(ids []NetID, now time.Time)
-	// Observe records what one received frame teaches.
-	Observe(o Observation)
+	// Observe records what one received frame teaches, and reports
+	// whether it taught anything new: a node not known before, or a change
+	// in what is believed to share a domain.
+	Observe(o Observation) bool
 	// Peers returns every node recorded and not expired, without the
 	// local node.
 	Peers(now time.Time) []NetID

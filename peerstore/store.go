@@ -59,7 +59,8 @@ type Store struct {
 	reports          int
 	expired, evicted uint64
 
-	seen []*entry // scratch for Observe, kept to spare an allocation per frame
+	seen    []*entry // scratch for Observe, kept to spare an allocation per frame
+	learned bool     // whether the current Observe taught anything
 }
 
 var _ core.PeerStore = (*Store)(nil)
@@ -123,12 +124,13 @@ func (s *Store) ObserveDestinations(ids []core.NetID, now time.Time) {
 // hints group nodes by multicast domain as the package documentation
 // describes. An observation from an invalid NetID or from the local node
 // itself is ignored.
-func (s *Store) Observe(o core.Observation) {
+func (s *Store) Observe(o core.Observation) bool {
 	if !o.From.IsValid() || o.From == s.self {
-		return
+		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.learned = false
 
 	now := o.Now
 	from := s.touch(o.From, now)
@@ -186,6 +188,7 @@ func (s *Store) Observe(o core.Observation) {
 		}
 	}
 	s.trim()
+	return s.learned
 }
 
 // hint applies one node of a received group: a node outside the local
@@ -310,6 +313,7 @@ func (s *Store) touch(id core.NetID, now time.Time) *entry {
 		}
 		s.entries[id] = e
 		s.insert(e)
+		s.learned = true
 		return e
 	}
 	if now.After(e.last) {
@@ -426,6 +430,7 @@ func (s *Store) joinLocal(e *entry) {
 	if e.grp == &s.local {
 		return
 	}
+	s.learned = true
 	s.leave(e)
 	s.add(&s.local, e)
 }
@@ -465,6 +470,7 @@ func (s *Store) merge(a, b *entry) {
 	case a == b || ga == &s.local || gb == &s.local:
 		return
 	case ga == nil && gb == nil:
+		s.learned = true
 		g := &group{key: a.id}
 		a.grp, a.gidx = g, 0
 		g.members = []*entry{a}
@@ -473,12 +479,15 @@ func (s *Store) merge(a, b *entry) {
 		s.list = append(s.list, g)
 		s.add(g, b)
 	case ga == nil:
+		s.learned = true
 		s.add(gb, a)
 	case gb == nil:
+		s.learned = true
 		s.add(ga, b)
 	case ga == gb:
 		return
 	default:
+		s.learned = true
 		big, small := ga, gb
 		if len(small.members) > len(big.members) {
 			big, small = small, big

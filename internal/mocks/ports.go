@@ -434,9 +434,11 @@ func (c *MockPeerStoreExpireCall) DoAndReturn(f func(time.Time)) *MockPeerStoreE
 }
 
 // Observe mocks base method.
-func (m *MockPeerStore) Observe(o core.Observation) {
+func (m *MockPeerStore) Observe(o core.Observation) bool {
 	m.ctrl.T.Helper()
-	m.ctrl.Call(m, "Observe", o)
+	ret := m.ctrl.Call(m, "Observe", o)
+	ret0, _ := ret[0].(bool)
+	return ret0
 }
 
 // Observe indicates an expected call of Observe.
@@ -452,19 +454,19 @@ type MockPeerStoreObserveCall struct {
 }
 
 // Return rewrite *gomock.Call.Return
-func (c *MockPeerStoreObserveCall) Return() *MockPeerStoreObserveCall {
-	c.Call = c.Call.Return()
+func (c *MockPeerStoreObserveCall) Return(arg0 bool) *MockPeerStoreObserveCall {
+	c.Call = c.Call.Return(arg0)
 	return c
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockPeerStoreObserveCall) Do(f func(core.Observation)) *MockPeerStoreObserveCall {
+func (c *MockPeerStoreObserveCall) Do(f func(core.Observation) bool) *MockPeerStoreObserveCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockPeerStoreObserveCall) DoAndReturn(f func(core.Observation)) *MockPeerStoreObserveCall {
+func (c *MockPeerStoreObserveCall) DoAndReturn(f func(core.Observation) bool) *MockPeerStoreObserveCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
