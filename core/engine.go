@@ -674,7 +674,7 @@ func (e *Engine) Receive(now time.Time, from NetID, epoch Epoch, via Via, m *Mes
 			if learned {
 				e.hintEvery = e.cfg.AnnounceInterval / 8
 			} else {
-				e.hintEvery = min(2*e.hintEvery, 8*e.cfg.AnnounceInterval)
+				e.hintEvery = min(e.hintEvery+e.cfg.AnnounceInterval/8, e.cfg.AnnounceInterval)
 			}
 		}
 		e.heardSeq(from, epoch, m.Announcement.LastSeq, true, meta)
