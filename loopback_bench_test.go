@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 type loopbackCluster struct {
 	nodes []*chatter.Node
 	ids   []chatter.NetID
-	got   []atomic.Int64 // per broadcast number: deliveries
 	mu    sync.Mutex
 	done  map[string]chan struct{}
 	count map[string]int
