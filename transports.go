@@ -16,6 +16,14 @@ import (
 // cfg.Interface (or the interface that holds Addr's address). With
 // NoMulticast the multicast transport is nil: the node runs on TCP alone.
 func realTransports(cfg Config, self core.NetID) (core.Unicast, core.Multicast, error) {
+	// Resolve the interface first: a bad name then costs no socket.
+	var ifi *net.Interface
+	if !cfg.NoMulticast {
+		var err error
+		if ifi, err = multicastInterface(cfg.Interface, cfg.Addr.Addr()); err != nil {
+			return nil, nil, err
+		}
+	}
 	listen := cfg.Listen
 	if !listen.IsValid() {
 		listen = cfg.Addr
@@ -26,11 +34,6 @@ func realTransports(cfg Config, self core.NetID) (core.Unicast, core.Multicast, 
 	}
 	if cfg.NoMulticast {
 		return uni, nil, nil
-	}
-	ifi, err := multicastInterface(cfg.Interface, cfg.Addr.Addr())
-	if err != nil {
-		uni.Close()
-		return nil, nil, err
 	}
 	ttl := cfg.TTL
 	if ttl == HostOnlyTTL {
