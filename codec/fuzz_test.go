@@ -2,7 +2,6 @@ package codec_test
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/chatter-go/chatter/codec"
-	"github.com/chatter-go/chatter/core"
 	"github.com/chatter-go/chatter/crypto"
 )
 
@@ -180,6 +178,3 @@ func FuzzReader(f *testing.F) {
 func isCodecError(err error) bool {
 	return codec.ReasonOf(err) != codec.ReasonOther
 }
-
-var _ = errors.Is
-var _ = core.TagOf

@@ -388,10 +388,19 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 		// to share its domain come out of the groups they were put in.
 		groups, own = e.regroup(groups)
 	}
+	// The origin always multicasts (it is also how discovery happens); a
+	// relay only into a group it enters that has members, and never a
+	// message it multicast already or received by multicast. The frame is
+	// built and sized once: it also says whether multicast works at all.
+	send := (origin || len(own) > 0) && !e.noMcast[g.ID]
+	mg, fits := Gossip{}, false
+	if !e.cfg.NoMulticast {
+		mg, fits = e.multicastFrame(now, g, send)
+	}
 	// Without multicast (off, or a frame too large for a datagram) every
 	// node is reached by TCP; as entries, nodes could not multicast the
 	// frame either, so each is a group of its own.
-	if !e.canMulticast(now, g) {
+	if !fits {
 		if origin {
 			e.splitAndSend(now, g, Singletons(dests), meta)
 		} else {
@@ -399,10 +408,7 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 		}
 		return
 	}
-	// The origin always multicasts (it is also how discovery happens); a
-	// relay only into a group it enters that has members, and never a
-	// message it multicast already or received by multicast.
-	if !e.multicast(now, g, origin || len(own) > 0, meta) {
+	if !send {
 		// Its own domain's nodes are then reached by TCP, alone: as
 		// entries they would multicast into this domain again.
 		e.splitAndSend(now, g, groups, meta)
@@ -411,6 +417,7 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 		}
 		return
 	}
+	e.emitMulticast(now, mg, meta)
 	// Skip the nodes with a fresh first-hand report, but for one of them,
 	// drawn at random, sent alone as a safety net: UDP is unreliable.
 	// Members of this node's domain without one are sent alone too: as
@@ -505,16 +512,6 @@ func (e *Engine) multicastFrame(now time.Time, g Gossip, advance bool) (Gossip, 
 	return mg, e.sizer.MulticastFits(&Message{Kind: MsgMulticastGossip, Gossip: mg})
 }
 
-// canMulticast reports whether g can be multicast at all: multicast is on
-// and the frame fits a datagram.
-func (e *Engine) canMulticast(now time.Time, g Gossip) bool {
-	if e.cfg.NoMulticast {
-		return false
-	}
-	_, fits := e.multicastFrame(now, g, false)
-	return fits
-}
-
 // multicast multicasts g once, if this node may and it fits; it reports
 // whether it did.
 func (e *Engine) multicast(now time.Time, g Gossip, want bool, meta any) bool {
@@ -525,14 +522,20 @@ func (e *Engine) multicast(now time.Time, g Gossip, want bool, meta any) bool {
 	if !fits {
 		return false
 	}
+	e.emitMulticast(now, mg, meta)
+	return true
+}
+
+// emitMulticast multicasts mg, built by multicastFrame, and keeps it for
+// repair.
+func (e *Engine) emitMulticast(now time.Time, mg Gossip, meta any) {
 	e.mcastSeq++
 	e.lastMcast = now
-	e.noMcast[g.ID] = true
-	e.messages[g.ID] = now
+	e.noMcast[mg.ID] = true
+	e.messages[mg.ID] = now
 	e.repair[int(uint64(mg.MulticastSeq)%uint64(len(e.repair)))] = repairSlot{seq: mg.MulticastSeq, gossip: mg}
 	e.stats.Multicasts++
 	e.out = append(e.out, Action{Type: ActionMulticast, Message: Message{Kind: MsgMulticastGossip, Gossip: mg}, Meta: meta})
-	return true
 }
 
 // splitAndSend shuffles groups and sends them logarithmically.

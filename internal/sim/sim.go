@@ -383,9 +383,6 @@ func (w *world) act(n *node, now time.Time, a core.Action) {
 	pk.msg = core.Message{Kind: b.Kind, Gossip: b.Gossip, Ack: b.Ack, Announcement: b.Announcement, Repair: b.Repair}
 }
 
-// m0 returns the current measurement.
-func m0(w *world) *measure { return w.m }
-
 // settle runs the network until every live destination has the current
 // broadcast and then a grace period for late copies (failovers, repairs in
 // flight), or until window has passed.
@@ -524,7 +521,7 @@ func (w *world) measure(phase string, progress func()) Result {
 		w.cur = b
 		w.m = &measure{start: w.net.Now(), origin: origin.id, first: make(map[core.NetID]firstDelivery)}
 		w.broadcast(origin)
-		w.settle(m0(w), live, window)
+		w.settle(w.m, live, window)
 		m := w.m
 		reached, last, maxHop := 0, time.Duration(0), 0
 		hops = hops[:0]
