@@ -1,0 +1,89 @@
+package peerstore_test
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/chatter-go/chatter/core"
+	"github.com/chatter-go/chatter/peerstore"
+)
+
+// population returns n NetIDs, 10.x.y.z:29999, in a scrambled order, so that
+// consecutive ones do not sit next to each other in any table.
+func population(n int) []core.NetID {
+	out := make([]core.NetID, n)
+	for i := range out {
+		j := (i * 7919) % n // 7919 is prime: a permutation when n is not its multiple
+		out[i] = core.NetIDFrom4([4]byte{10, 1 + byte(j>>16), byte(j >> 8), byte(j)}, 29999)
+	}
+	return out
+}
+
+// fill returns stores stores, each knowing every node of peers but itself,
+// as a simulation's nodes do once they have heard of everyone.
+func fill(stores int, peers []core.NetID, cfg peerstore.Config) []*peerstore.Store {
+	out := make([]*peerstore.Store, stores)
+	for i := range out {
+		cfg.Self = peers[i%len(peers)]
+		s := peerstore.New(cfg)
+		for j := 0; j < len(peers); j += 100 {
+			s.ObserveDestinations(peers[j:min(j+100, len(peers))], t0.Add(time.Duration(j)*time.Microsecond))
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// BenchmarkTouch hears of 32 known peers (one ObserveDestinations) in one of
+// 100 stores of 10000 peers, taking the stores in turn as a simulation does:
+// the cost of finding and refreshing entries when the stores do not fit in
+// the CPU's caches.
+func BenchmarkTouch(b *testing.B) {
+	b.Run("private", func(b *testing.B) {
+		benchTouch(b, peerstore.Config{MaxPeers: 20000})
+	})
+}
+
+func benchTouch(b *testing.B, cfg peerstore.Config) {
+	peers := population(10000)
+	stores := fill(100, peers, cfg)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s := stores[i%len(stores)]
+		j := (i * 32) % len(peers)
+		s.ObserveDestinations(peers[j:j+32], t0.Add(time.Second+time.Duration(i)*time.Microsecond))
+		i++
+	}
+}
+
+// BenchmarkHeap fills 100 stores of 10000 peers each and reports the heap
+// they take per entry (B/entry), and the time to fill them per entry.
+func BenchmarkHeap(b *testing.B) {
+	b.Run("private", func(b *testing.B) {
+		benchHeap(b, peerstore.Config{MaxPeers: 20000})
+	})
+}
+
+func benchHeap(b *testing.B, cfg peerstore.Config) {
+	const stores, size = 100, 10000
+	peers := population(size)
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		filled := fill(stores, peers, cfg)
+		elapsed := time.Since(start)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		entries := 0
+		for _, s := range filled {
+			entries += s.Len()
+		}
+		runtime.KeepAlive(filled)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(entries), "B/entry")
+		b.ReportMetric(float64(elapsed.Nanoseconds())/float64(entries), "ns/entry")
+	}
+}
