@@ -2,8 +2,12 @@ package crypto
 
 // lru is a map with a recency list, bounded by its capacity. Nodes are
 // reused on eviction, so a full lru inserts without allocating. It is not
-// safe for concurrent use; pointers to its nodes are valid only until the
-// next insert.
+// safe for concurrent use.
+//
+// A node is never removed, only reused: at any time every node holds the
+// entry of its key. A pointer to a node kept across an insert is therefore
+// still the entry of n.key, which may have become another key: check n.key
+// before using it.
 type lru[K comparable, V any] struct {
 	m    map[K]*lruNode[K, V]
 	head lruNode[K, V] // sentinel: head.next is the most recent, head.prev the least

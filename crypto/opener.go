@@ -98,6 +98,11 @@ type Opener struct {
 type senderState struct {
 	epoch core.Epoch // newest authenticated epoch
 	win   window     // counters accepted in epoch
+	// aead is the cache node of the AEAD that last opened this sender's
+	// frames: a hint that spares the cache's map lookup on the common
+	// path. The cache reuses nodes for other keys, so it is only used
+	// after checking its key.
+	aead *lruNode[cacheKey, cipher.AEAD]
 }
 
 // cacheKey names a derived AEAD. serial tells apart keys that had the same
@@ -162,7 +167,8 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 	entry := snap.keys[f.KeyID]
 
 	o.mu.Lock()
-	if err := o.precheckLocked(f); err != nil {
+	sender := o.senders.peek(f.Sender) // nil for a new sender
+	if err := precheck(f, sender); err != nil {
 		o.mu.Unlock()
 		return nil, err
 	}
@@ -176,19 +182,23 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 			ErrAuth, f.Sender, f.Counter, len(sealed), TagSize)
 	}
 	ck := cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch}
+	var node *lruNode[cacheKey, cipher.AEAD]
+	if sender != nil && sender.val.aead != nil && sender.val.aead.key == ck {
+		node = sender.val.aead
+	} else {
+		node = o.aeads.peek(ck)
+	}
 	var aead cipher.AEAD
-	n := o.aeads.peek(ck)
-	if n != nil {
-		o.aeads.touch(n)
-		aead = n.val
+	if node != nil {
+		o.aeads.touch(node)
+		aead = node.val
 	} else if !o.bucket.take(now) {
 		o.mu.Unlock()
 		return nil, fmt.Errorf("%w: sender %s epoch %s key id %d", ErrRateLimited, f.Sender, f.Epoch, f.KeyID)
 	}
 	o.mu.Unlock()
 
-	cached := aead != nil
-	if !cached {
+	if aead == nil {
 		var err error
 		if aead, err = deriveAEAD(entry.key, f.Sender, f.Epoch); err != nil {
 			return nil, fmt.Errorf("%w: sender %s: %v", ErrAuth, f.Sender, err)
@@ -205,10 +215,18 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 	}
 
 	o.mu.Lock()
-	if !cached && o.aeads.peek(ck) == nil {
-		o.aeads.insert(ck).val = aead
+	// Another Open may have evicted either node while the lock was
+	// released; a node that still holds its key is still that key's.
+	if node == nil || node.key != ck {
+		if node = o.aeads.peek(ck); node == nil {
+			node = o.aeads.insert(ck)
+			node.val = aead
+		}
 	}
-	err = o.commitLocked(f)
+	if sender == nil || sender.key != f.Sender {
+		sender = o.senders.peek(f.Sender)
+	}
+	err = o.commitLocked(f, sender, node)
 	o.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -218,13 +236,15 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 
 // checkTime checks the frame's timestamp and epoch start against now.
 func (o *Opener) checkTime(f FrameInfo, now time.Time) error {
-	if age := now.Sub(f.Time); age > o.cfg.MaxAge {
+	// Sub saturates, so a timestamp far in the future gives the smallest
+	// Duration, which the second test catches.
+	switch age := now.Sub(f.Time); {
+	case age > o.cfg.MaxAge:
 		return fmt.Errorf("%w: sender %s counter %d sealed %v before now, max age %v",
 			ErrStale, f.Sender, f.Counter, age, o.cfg.MaxAge)
-	}
-	if ahead := f.Time.Sub(now); ahead > o.cfg.MaxSkew {
+	case age < -o.cfg.MaxSkew:
 		return fmt.Errorf("%w: sender %s counter %d sealed %v after now, max skew %v",
-			ErrFuture, f.Sender, f.Counter, ahead, o.cfg.MaxSkew)
+			ErrFuture, f.Sender, f.Counter, f.Time.Sub(now), o.cfg.MaxSkew)
 	}
 	// The epoch start bounds how far a sender can move its epoch ahead;
 	// compare in microseconds, as unsigned, as the wire carries it.
@@ -236,13 +256,12 @@ func (o *Opener) checkTime(f FrameInfo, now time.Time) error {
 	return nil
 }
 
-// precheckLocked checks f against its sender's replay state without
-// changing it. o.mu is held.
-func (o *Opener) precheckLocked(f FrameInfo) error {
+// precheck checks f against its sender's replay state, n (nil for a sender
+// without one), without changing it. o.mu is held.
+func precheck(f FrameInfo, n *lruNode[core.NetID, senderState]) error {
 	if f.Counter == 0 {
 		return fmt.Errorf("%w: sender %s epoch %s: counter 0 is never valid", ErrReplay, f.Sender, f.Epoch)
 	}
-	n := o.senders.peek(f.Sender)
 	if n == nil {
 		return nil
 	}
@@ -255,11 +274,10 @@ func (o *Opener) precheckLocked(f FrameInfo) error {
 	return replayError(f, &n.val.win)
 }
 
-// commitLocked records f, which authenticated, in its sender's replay
-// state, checking it again since another Open may have moved the state.
-// o.mu is held.
-func (o *Opener) commitLocked(f FrameInfo) error {
-	n := o.senders.peek(f.Sender)
+// commitLocked records f, which authenticated with the AEAD of node, in its
+// sender's replay state n (nil for a sender without one), checking it again
+// since another Open may have moved the state. o.mu is held.
+func (o *Opener) commitLocked(f FrameInfo, n *lruNode[core.NetID, senderState], node *lruNode[cacheKey, cipher.AEAD]) error {
 	switch {
 	case n == nil:
 		n = o.senders.insert(f.Sender)
@@ -276,6 +294,7 @@ func (o *Opener) commitLocked(f FrameInfo) error {
 		}
 	}
 	n.val.win.mark(f.Counter)
+	n.val.aead = node
 	o.senders.touch(n)
 	return nil
 }
