@@ -52,7 +52,7 @@ func benchTouch(b *testing.B, cfg peerstore.Config) {
 	i := 0
 	for b.Loop() {
 		s := stores[i%len(stores)]
-		j := (i * 32) % len(peers)
+		j := i % (len(peers) / 32) * 32
 		s.ObserveDestinations(peers[j:j+32], t0.Add(time.Second+time.Duration(i)*time.Microsecond))
 		i++
 	}
