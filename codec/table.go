@@ -388,10 +388,15 @@ func portsLen(t core.NetIDTable) int {
 // the previous table. On error it returns the empty table and the error
 // sticks in r.err.
 //
-// It reads the table twice: the first pass checks every rule of the format
-// and counts the entries, without allocating; the second, over input now
-// known to be well formed, builds the entries into one slice of the exact
-// length.
+// The entry count is known only once the multiplicity runs, which follow
+// the addresses, are read. So table first reads every section, checking
+// every rule of the format and counting, without allocating; then it builds
+// the entries into one slice of the exact length, walking the address
+// sections again (now known to be well formed) beside the multiplicity and
+// port runs. The addresses ascend by construction (or by the IPv6 check),
+// so the one order rule left is that the ports of an address ascend:
+// core.NetIDTableFromSorted, which checks the order of every entry as it
+// makes the table, is that check.
 func (r *reader) table(scratch []core.NetID) core.NetIDTable {
 	t, _ := r.tableReusing(scratch)
 	return t
@@ -405,11 +410,39 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 		return core.NetIDTable{}, scratch
 	}
 	start := r.off
+	v4, nBlocks, n4 := r.scanV4()
+	v6, n6 := r.scanV6()
+	nAddrs := uint64(n4) + uint64(n6)
+	if r.err == nil && nAddrs > MaxTableEntries {
+		r.failf(ErrListTooLong, "%d distinct addresses exceed %d", nAddrs, MaxTableEntries)
+	}
+	mult, nEntries := r.scanMultiplicity(nAddrs)
+	ports := r.scanPorts(nEntries)
+	if r.err != nil {
+		return core.NetIDTable{}, scratch
+	}
 
-	// IPv4 addresses. A block takes at least three bytes.
-	nBlocks := r.count("IPv4 block", MaxTableEntries, 3)
-	v4Off := r.off
-	var nAddrs uint64
+	b := tableBuilder{
+		ids:   slices.Grow(scratch[:0], int(nEntries))[:nEntries],
+		mult:  runIter{b: mult},
+		ports: runIter{b: ports},
+	}
+	b.addV4(v4, nBlocks)
+	b.addV6(v6, n6)
+	t, err := core.NetIDTableFromSorted(b.ids)
+	if err != nil {
+		r.fail(fmt.Errorf("NetID table at offset %d: %w", start, err))
+		return core.NetIDTable{}, scratch
+	}
+	return t, b.ids
+}
+
+// scanV4 reads and checks the IPv4 section and returns its blocks (the
+// bytes after the block count), the block count and the address count.
+func (r *reader) scanV4() (blocks []byte, nBlocks, nAddrs int) {
+	// A block takes at least three bytes.
+	nBlocks = r.count("IPv4 block", MaxTableEntries, 3)
+	start := r.off
 	var prefix uint64
 	for i := 0; i < nBlocks && r.err == nil; i++ {
 		delta := r.uvarint("IPv4 prefix delta")
@@ -436,7 +469,7 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 			case prefix == 0 && bm[0]&1 != 0:
 				r.failf(ErrMalformed, "IPv4 block %d: unspecified address 0.0.0.0", i)
 			}
-			nAddrs += uint64(c)
+			nAddrs += c
 		case shape >= 2 && shape <= 2*maxBlockHosts && shape%2 == 0:
 			prefix += delta
 			hosts := r.bytes("IPv4 host list", int(shape/2))
@@ -446,25 +479,44 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 			if prefix == 0 && hosts[0] == 0 {
 				r.failf(ErrMalformed, "IPv4 block %d: unspecified address 0.0.0.0", i)
 			}
-			h := uint(hosts[0])
-			for j, d := range hosts[1:] {
+			// Each delta is at least 1 and the last host at most 255:
+			// checked for the whole list at once, then located.
+			h, zero := uint(hosts[0]), false
+			for _, d := range hosts[1:] {
 				h += uint(d)
-				if d == 0 || h > 255 {
-					r.failf(ErrMalformed, "IPv4 block %d: host %d: delta %d after host %d", i, j+1, d, h-uint(d))
-					break
-				}
+				zero = zero || d == 0
 			}
-			nAddrs += uint64(len(hosts))
+			if zero || h > 255 {
+				r.failHostList(i, hosts)
+			}
+			nAddrs += len(hosts)
 		default:
 			r.failf(ErrMalformed, "IPv4 block %d: shape %d", i, shape)
 		}
 	}
+	return r.b[start:r.off], nBlocks, nAddrs
+}
 
-	// IPv6 addresses. An address takes at least two bytes.
-	n6 := r.count("IPv6 address", MaxTableEntries, 2)
-	v6Off := r.off
+// failHostList fails with the first bad delta of the host list of block i.
+func (r *reader) failHostList(i int, hosts []byte) {
+	h := uint(hosts[0])
+	for j, d := range hosts[1:] {
+		h += uint(d)
+		if d == 0 || h > 255 {
+			r.failf(ErrMalformed, "IPv4 block %d: host %d: delta %d after host %d", i, j+1, d, h-uint(d))
+			return
+		}
+	}
+}
+
+// scanV6 reads and checks the IPv6 section and returns its addresses (the
+// bytes after the count) and their count.
+func (r *reader) scanV6() (addrs []byte, n int) {
+	// An address takes at least two bytes.
+	n = r.count("IPv6 address", MaxTableEntries, 2)
+	start := r.off
 	var prev [16]byte
-	for i := 0; i < n6 && r.err == nil; i++ {
+	for i := 0; i < n && r.err == nil; i++ {
 		shared := int(r.byte1("IPv6 shared prefix length"))
 		if shared > maxShared || i == 0 && shared != 0 {
 			r.failf(ErrMalformed, "IPv6 address %d: shared prefix length %d", i, shared)
@@ -485,15 +537,17 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 			}
 		}
 	}
-	nAddrs += uint64(n6)
-	if r.err == nil && nAddrs > MaxTableEntries {
-		r.failf(ErrListTooLong, "%d distinct addresses exceed %d", nAddrs, MaxTableEntries)
-	}
+	return r.b[start:r.off], n
+}
 
-	// Multiplicity. A run takes at least two bytes.
+// scanMultiplicity reads and checks the multiplicity runs over nAddrs
+// addresses and returns them (the bytes after the run count) and the
+// entry count.
+func (r *reader) scanMultiplicity(nAddrs uint64) (runs []byte, nEntries uint64) {
+	// A run takes at least two bytes.
 	nRuns := r.count("multiplicity run", MaxTableEntries, 2)
-	multOff := r.off
-	var covered, nEntries uint64
+	start := r.off
+	var covered uint64
 	for i := 0; i < nRuns && r.err == nil; i++ {
 		length := r.uvarint("multiplicity run length")
 		ports := r.uvarint("ports per address")
@@ -514,12 +568,17 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 	if r.err == nil && covered != nAddrs {
 		r.failf(ErrMalformed, "multiplicity runs cover %d of %d addresses", covered, nAddrs)
 	}
+	return r.b[start:r.off], nEntries
+}
 
-	// Ports. A run takes at least two bytes.
-	nPortRuns := r.count("port run", MaxTableEntries, 2)
-	portOff := r.off
-	covered = 0
-	for i := 0; i < nPortRuns && r.err == nil; i++ {
+// scanPorts reads and checks the port runs over nEntries entries and
+// returns them (the bytes after the run count).
+func (r *reader) scanPorts(nEntries uint64) (runs []byte) {
+	// A run takes at least two bytes.
+	nRuns := r.count("port run", MaxTableEntries, 2)
+	start := r.off
+	var covered uint64
+	for i := 0; i < nRuns && r.err == nil; i++ {
 		length := r.uvarint("port run length")
 		port := r.uvarint("port")
 		switch {
@@ -535,68 +594,17 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 	if r.err == nil && covered != nEntries {
 		r.failf(ErrMalformed, "port runs cover %d of %d entries", covered, nEntries)
 	}
-	if r.err != nil {
-		return core.NetIDTable{}, scratch
-	}
-
-	// Second pass: the input is well formed and holds nEntries entries.
-	b := tableBuilder{
-		ids:   slices.Grow(scratch[:0], int(nEntries)),
-		mult:  runIter{b: r.b[multOff:portOff]},
-		ports: runIter{b: r.b[portOff:r.off]},
-	}
-	p := r.b[v4Off:v6Off]
-	var pfx uint64
-	for range nBlocks {
-		delta, n := binary.Uvarint(p)
-		pfx += delta
-		shape, m := binary.Uvarint(p[n:])
-		p = p[n+m:]
-		base := uint32(pfx) << 8
-		if shape == shapeBitmap {
-			for j, x := range p[:bitmapLen] {
-				for ; x != 0; x &= x - 1 {
-					b.add4((base | uint32(j<<3|bits.TrailingZeros8(x))))
-				}
-			}
-			p = p[bitmapLen:]
-		} else {
-			k := int(shape / 2)
-			h := base
-			for _, d := range p[:k] {
-				h += uint32(d)
-				b.add4((h))
-			}
-			p = p[k:]
-		}
-	}
-	p = r.b[v6Off:multOff]
-	for range n6 {
-		shared := int(p[0])
-		copy(prev[shared:], p[1:17-shared])
-		p = p[17-shared:]
-		b.add(netip.AddrFrom16(prev))
-	}
-	if b.err != nil {
-		r.fail(fmt.Errorf("%w: NetID table at offset %d: %v", ErrMalformed, start, b.err))
-		return core.NetIDTable{}, scratch
-	}
-	t, err := core.NetIDTableFromSorted(b.ids)
-	if err != nil {
-		r.fail(fmt.Errorf("NetID table at offset %d: %w", start, err))
-		return core.NetIDTable{}, scratch
-	}
-	return t, b.ids
+	return r.b[start:r.off]
 }
 
-// runIter reads the values of well-formed run-length coded pairs
-// (length, value), one value per call.
+// runIter reads well-formed run-length coded pairs (length, value).
 type runIter struct {
 	b     []byte
-	left  uint64
-	value uint64
+	left  uint64 // entries left in the current run
+	value uint64 // the current run's value
 }
 
+// next returns the next value.
 func (it *runIter) next() uint64 {
 	if it.left == 0 {
 		it.refill()
@@ -605,6 +613,7 @@ func (it *runIter) next() uint64 {
 	return it.value
 }
 
+// refill reads the next run.
 func (it *runIter) refill() {
 	l, n := binary.Uvarint(it.b)
 	v, m := binary.Uvarint(it.b[n:])
@@ -612,42 +621,110 @@ func (it *runIter) refill() {
 	it.left, it.value = l, v
 }
 
-// tableBuilder appends the entries of each address in turn, taking their
-// count from the multiplicity runs and their ports from the port runs.
+// tableBuilder fills ids, which has the table's length, with the entries of
+// each address in turn, taking their count from the multiplicity runs and
+// their ports from the port runs. Every section it reads was checked.
 type tableBuilder struct {
 	ids   []core.NetID
+	n     int // entries filled
 	mult  runIter
 	ports runIter
-	err   error
 }
 
-// add4 adds the entries of IPv4 address a.
-func (b *tableBuilder) add4(a uint32) {
-	var a4 [4]byte
-	binary.BigEndian.PutUint32(a4[:], a)
-	for range b.mult.next() {
-		id := core.NetIDFrom4(a4, uint16(b.ports.next()))
-		if !id.IsValid() {
-			if b.err == nil {
-				b.err = fmt.Errorf("%w: %s port %d", core.ErrInvalidNetID, netip.AddrFrom4(a4), id.Port())
+// addV4 adds the entries of the IPv4 addresses of blocks.
+func (b *tableBuilder) addV4(blocks []byte, nBlocks int) {
+	var addrs [maxBlockHosts]uint32 // one block's addresses
+	p := blocks
+	var prefix uint32
+	for range nBlocks {
+		delta, n := binary.Uvarint(p)
+		shape, m := binary.Uvarint(p[n:])
+		p = p[n+m:]
+		prefix += uint32(delta)
+		base := prefix << 8
+		k := 0
+		if shape == shapeBitmap {
+			for w := range uint32(bitmapLen / 8) {
+				for x := binary.LittleEndian.Uint64(p[8*w:]); x != 0; x &= x - 1 {
+					addrs[k&(maxBlockHosts-1)] = base | w<<6 | uint32(bits.TrailingZeros64(x))
+					k++
+				}
 			}
-			return
+			p = p[bitmapLen:]
+		} else {
+			a := base
+			for _, d := range p[:shape/2] {
+				a += uint32(d)
+				addrs[k&(maxBlockHosts-1)] = a
+				k++
+			}
+			p = p[shape/2:]
 		}
-		b.ids = append(b.ids, id)
+		b.add4(addrs[:k])
 	}
 }
 
-// add adds the entries of address a.
-func (b *tableBuilder) add(a netip.Addr) {
-	for range b.mult.next() {
-		id, err := core.NetIDFrom(a, uint16(b.ports.next()))
-		if err != nil {
-			if b.err == nil {
-				b.err = err
-			}
-			return
+// add4 adds the entries of the IPv4 addresses addrs. NetIDFrom4 cannot
+// refuse them: the scan refused 0.0.0.0 and port 0. (Were it to, the zero
+// NetID it returns is refused by NetIDTableFromSorted.)
+func (b *tableBuilder) add4(addrs []uint32) {
+	for len(addrs) > 0 {
+		// A span of addresses with the same number of ports.
+		if b.mult.left == 0 {
+			b.mult.refill()
 		}
-		b.ids = append(b.ids, id)
+		span := addrs[:min(uint64(len(addrs)), b.mult.left)]
+		addrs = addrs[len(span):]
+		b.mult.left -= uint64(len(span))
+		if b.mult.value != 1 {
+			for _, a := range span {
+				for range b.mult.value {
+					b.ids[b.n] = core.NetIDFrom4(as4(a), uint16(b.ports.next()))
+					b.n++
+				}
+			}
+			continue
+		}
+		// One port per address, the common case: spans of addresses
+		// with the same port, in a loop over locals.
+		for len(span) > 0 {
+			if b.ports.left == 0 {
+				b.ports.refill()
+			}
+			same := span[:min(uint64(len(span)), b.ports.left)]
+			port := uint16(b.ports.value)
+			ids := b.ids[b.n : b.n+len(same)]
+			for i, a := range same {
+				ids[i] = core.NetIDFrom4(as4(a), port)
+			}
+			b.n += len(same)
+			b.ports.left -= uint64(len(same))
+			span = span[len(same):]
+		}
+	}
+}
+
+// as4 returns the bytes of IPv4 address a.
+func as4(a uint32) (b [4]byte) {
+	binary.BigEndian.PutUint32(b[:], a)
+	return b
+}
+
+// addV6 adds the entries of the n IPv6 addresses of addrs.
+func (b *tableBuilder) addV6(addrs []byte, n int) {
+	p := addrs
+	var a [16]byte
+	for range n {
+		shared := int(p[0])
+		copy(a[shared:], p[1:17-shared])
+		p = p[17-shared:]
+		addr := netip.AddrFrom16(a)
+		for range b.mult.next() {
+			// As in add4: the scan refused every input NetIDFrom
+			// refuses, and NetIDTableFromSorted the zero NetID.
+			b.ids[b.n], _ = core.NetIDFrom(addr, uint16(b.ports.next()))
+			b.n++
+		}
 	}
 }
 

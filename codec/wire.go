@@ -40,6 +40,10 @@ func (r *reader) uvarint(what string) uint64 {
 	if r.err != nil {
 		return 0
 	}
+	if r.off < len(r.b) && r.b[r.off] < 0x80 { // one byte, the common case
+		r.off++
+		return uint64(r.b[r.off-1])
+	}
 	v, n := binary.Uvarint(r.b[r.off:])
 	switch {
 	case n == 0:
