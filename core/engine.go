@@ -81,7 +81,9 @@ type EngineConfig struct {
 	// SeenPerFrame bounds the seen list slice a frame carries. Default 64.
 	SeenPerFrame int
 	// HintGroups and HintMembers bound the grouping hints an announcement
-	// carries: remote domains, and nodes of each. Defaults 4 and 64.
+	// carries: remote domains, and nodes of each; fewer domains when they
+	// do not fit a datagram. Defaults 16 and 64: nodes of one /24 take a
+	// few bytes each in the compact table, so 16 domains of 64 usually fit.
 	HintGroups, HintMembers int
 	// RepairBuffer is how many of its multicast frames a node keeps to
 	// answer repair requests. Default 1024.
@@ -127,7 +129,7 @@ func (c EngineConfig) withDefaults() (EngineConfig, error) {
 	defInt(&c.MaxFailover, 16)
 	defInt(&c.SeenPerFrame, 64)
 	defInt(&c.RepairBuffer, 1024)
-	defInt(&c.HintGroups, 4)
+	defInt(&c.HintGroups, 16)
 	defInt(&c.HintMembers, 64)
 	defInt(&c.MaxRepairPerRequest, 256)
 	defInt(&c.Fanout, 3)
@@ -255,8 +257,10 @@ type Engine struct {
 	relays    map[uint64]relay
 	nextToken uint64
 
-	hintsAt   time.Time     // when announced hints were last taken
-	hintEvery time.Duration // how often they are taken
+	hintsNext  time.Time     // when announced hints are taken next
+	hintEvery  time.Duration // how often they are taken, on average
+	hintGroups int           // how many groups this node's announcements ask the store for
+	hintTries  int           // announcements that fit since hintGroups last changed
 
 	others       []NetID
 	othersCursor int
@@ -290,6 +294,7 @@ func NewEngine(cfg EngineConfig, peers PeerStore, rnd Rand, sizer Sizer) (*Engin
 		acks:       make(map[NetID][]BroadcastID),
 		relays:     make(map[uint64]relay),
 		hintEvery:  cfg.AnnounceInterval / 8,
+		hintGroups: cfg.HintGroups,
 	}, nil
 }
 
@@ -417,12 +422,16 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 		}
 		return
 	}
-	e.emitMulticast(now, mg, meta)
 	// Skip the nodes with a fresh first-hand report, but for one of them,
 	// drawn at random, sent alone as a safety net: UDP is unreliable.
 	// Members of this node's domain without one are sent alone too: as
-	// entries they would multicast into this domain again. The chunks go
-	// out first: they lead to further hops, the lone sends do not.
+	// entries they would multicast into this domain again.
+	//
+	// The order is the critical path's: the chunks go out first, for they
+	// lead to further hops; then the multicast, which is a last hop for
+	// the whole domain; then the lone sends, a last hop for one node each.
+	// (The seed multicast first: every relay then delayed the rest of the
+	// tree by a datagram's serialisation.)
 	if origin {
 		rest := make([]NetID, 0, len(dests)-len(own))
 		for _, id := range dests {
@@ -433,6 +442,7 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 		groups = GroupBy(e.rnd, rest, func(id NetID) (NetID, bool) { return e.peers.Domain(id) })
 	}
 	e.splitAndSend(now, g, groups, meta)
+	e.emitMulticast(now, mg, meta)
 	var fresh []NetID
 	for _, id := range own {
 		if e.fresh(id, now) {
@@ -669,8 +679,8 @@ func (e *Engine) Receive(now time.Time, from NetID, epoch Epoch, via Via, m *Mes
 		// while they teach, fewer and fewer once they stop teaching, so
 		// a settled node spends almost nothing on them.
 		var hints []Group
-		if now.Sub(e.hintsAt) >= e.hintEvery {
-			hints, e.hintsAt = m.Announcement.Groups, now
+		if !now.Before(e.hintsNext) {
+			hints = m.Announcement.Groups
 		}
 		learned := e.peers.Observe(Observation{From: from, Via: via, Now: now, Seen: e.aboutSelf(via, m.Announcement.Seen), Groups: hints, SelfSeq: e.mcastSeq})
 		if len(hints) > 0 {
@@ -679,6 +689,12 @@ func (e *Engine) Receive(now time.Time, from NetID, epoch Epoch, via Via, m *Mes
 			} else {
 				e.hintEvery = min(e.hintEvery+e.cfg.AnnounceInterval/8, e.cfg.AnnounceInterval)
 			}
+			// The next intake is drawn around hintEvery from now. A fixed
+			// period would lock onto the announcement timers: a node
+			// would take every hint from the one neighbour whose
+			// announcements follow its own intake, and never learn what
+			// that neighbour does not know.
+			e.hintsNext = now.Add(jitter(e.rnd, e.hintEvery))
 		}
 		e.heardSeq(from, epoch, m.Announcement.LastSeq, true, meta)
 	case MsgRepairRequest:
@@ -903,24 +919,50 @@ func (e *Engine) Tick(now time.Time) {
 	}
 }
 
+// hintRetry is how many announcements fit before one more group is tried.
+const hintRetry = 8
+
 // announce multicasts an announcement, with as much of the seen list and of
 // the hints as fits one datagram.
 func (e *Engine) announce() {
 	m := Message{Kind: MsgAnnouncement, Announcement: Announcement{LastSeq: e.mcastSeq, Seen: e.seenSlice(),
-		Groups: e.peers.SampleGroups(e.cfg.HintGroups, e.cfg.HintMembers)}}
+		Groups: e.peers.SampleGroups(e.hintGroups, e.cfg.HintMembers)}}
 	a := &m.Announcement
+	dropped := false
 	for !e.sizer.MulticastFits(&m) {
 		switch {
 		case len(a.Groups) > 0:
 			a.Groups = a.Groups[:len(a.Groups)-1]
+			dropped = true
 		case len(a.Seen) > 0:
 			a.Seen = a.Seen[:len(a.Seen)/2]
 		default:
 			return // not even the sequence fits: multicast is unusable
 		}
 	}
+	// Ask next time for as many groups as fit. The store's rotation moves
+	// on by the number asked for, so groups asked for and dropped every
+	// time would be skipped every time, at the same places of the
+	// rotation: whole domains would never be announced. Now and then one
+	// more is tried, for what fits changes with the groups' sizes.
+	switch {
+	case dropped:
+		e.hintGroups, e.hintTries = max(len(a.Groups), 1), 0
+	case e.hintGroups < e.cfg.HintGroups:
+		if e.hintTries++; e.hintTries >= hintRetry {
+			e.hintGroups, e.hintTries = e.hintGroups+1, 0
+		}
+	}
 	e.stats.Announcements++
 	e.out = append(e.out, Action{Type: ActionMulticast, Message: m})
+}
+
+// jitter returns a duration drawn uniformly from [d/2, 3d/2).
+func jitter(rnd Rand, d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + time.Duration(rnd.IntN(int(d)))
 }
 
 // NextDeadline returns when Tick next has work: the earliest of the

@@ -279,13 +279,14 @@ func TestEngineColdBroadcast(t *testing.T) {
 	if id != firstID {
 		t.Errorf("Broadcast returned %v, want %v", id, firstID)
 	}
-	// One multicast, then the six destinations as singletons shuffled
-	// (seed 1: 6 7 5 4 2 3) and split 3, 2, 1.
+	// The six destinations as singletons shuffled (seed 1: 6 7 5 4 2 3)
+	// and split 3, 2, 1, then one multicast: the chunks lead to further
+	// hops, so they go first.
 	want := []core.Action{
-		mcastAction(id, 1),
 		sendAction(nid(6), id, grp(7), grp(5)),
 		sendAction(nid(4), id, grp(2)),
 		sendAction(nid(3), id),
+		mcastAction(id, 1),
 	}
 	diffActions(t, "cold broadcast", want, got)
 	if s := e.Stats(); s.Broadcasts != 1 || s.Multicasts != 1 || s.Sends != 3 {
@@ -299,13 +300,13 @@ func TestEngineColdBroadcast(t *testing.T) {
 func TestEngineWarmBroadcast(t *testing.T) {
 	e := newEngine(t, core.EngineConfig{}, warm(), 1)
 	id, got := broadcast(e, t0, nids(11, 12, 13, 21, 22, 23, 31, 32))
-	// One multicast; the remote domains as two groups, entries drawn at
-	// random (the chunks go first: they lead to further hops); then one
-	// safety net (empty list) among the fresh 11, 12, 13.
+	// The remote domains as two groups, entries drawn at random (the
+	// chunks go first: they lead to further hops); then one multicast;
+	// then one safety net (empty list) among the fresh 11, 12, 13.
 	want := []core.Action{
-		mcastAction(id, 1),
 		sendAction(nid(32), id, grp(32, 31)),
 		sendAction(nid(22), id, grp(22, 21, 23)),
+		mcastAction(id, 1),
 		sendAction(nid(13), id),
 	}
 	diffActions(t, "warm broadcast", want, got)
@@ -427,14 +428,16 @@ func TestEngineRelay(t *testing.T) {
 	mc := mcastAction(relayed, 1)
 	mc.Message.Gossip.Payload = newPayload
 	want := []core.Action{
-		mc, // into its own group, which has members
 		sendAction(nid(21), relayed, grp(21, 22)), // the other groups first
 		sendAction(nid(31), relayed),
+		mc,                           // into its own group, which has members
 		sendAction(nid(13), relayed), // own member without a fresh report: alone
 		sendAction(nid(11), relayed), // the safety net among 11, 12
 	}
-	for i := 1; i < len(want); i++ {
-		want[i].Message.Gossip.Payload = newPayload
+	for i := range want {
+		if want[i].Type == core.ActionSend {
+			want[i].Message.Gossip.Payload = newPayload
+		}
 	}
 	diffActions(t, "relay", want, got)
 	for _, a := range got {
@@ -524,8 +527,8 @@ func TestEngineOwnKnowledgeBeatsGrouping(t *testing.T) {
 	e.Ready()
 	e.Relay(t0, 1, testIDs, testPayload)
 	diffActions(t, "regrouped relay", []core.Action{
-		mcastAction(relayed, 1),
 		sendAction(nid(22), relayed, grp(22, 23)),
+		mcastAction(relayed, 1),
 		sendAction(nid(21), relayed),
 	}, e.Ready())
 }

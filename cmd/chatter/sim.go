@@ -143,10 +143,12 @@ func (f *strategyFlag) Set(s string) error {
 
 // simFlags are the parsed flags of `chatter sim`.
 type simFlags struct {
-	params sim.Params
-	json   bool
-	plot   string
-	finish func() // copies the values of the custom flags into params
+	params     sim.Params
+	json       bool
+	plot       string
+	cpuProfile string
+	memProfile string
+	finish     func() // copies the values of the custom flags into params
 }
 
 func newSimFlagSet(f *simFlags) *flag.FlagSet {
@@ -169,6 +171,8 @@ func newSimFlagSet(f *simFlags) *flag.FlagSet {
 	fs.Var(st, "strategy", "strategies to compare, a `LIST`: all, or a comma list of chatter, unicast, tcp-log, gossip, classic")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object instead of the table")
 	fs.StringVar(&f.plot, "plot", "", "also write an SVG plot of delivery over time (warm phase) to `FILE.svg`")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (for go tool pprof)")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the run to `FILE` (for go tool pprof)")
 	f.finish = func() {
 		p.Bandwidth = bw.bytesPerSec
 		p.Strategies = st.list
@@ -273,6 +277,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer, env si
 	if p.Warmup == 0 {
 		p.Warmup = -1 // sim.Params: zero means the default, negative none
 	}
+	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
+	if err != nil {
+		fmt.Fprintf(stderr, "chatter sim: %v\n", err)
+		return 1
+	}
 	go func() {
 		r, err := sim.Run(p)
 		done <- outcome{r, err}
@@ -290,6 +299,10 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer, env si
 	}
 	if prog != nil {
 		prog.stop()
+	}
+	if err := stopProfiles(); err != nil {
+		fmt.Fprintf(stderr, "chatter sim: %v\n", err)
+		return 1
 	}
 	if out.err != nil {
 		fmt.Fprintf(stderr, "chatter sim: %v\n", out.err)
