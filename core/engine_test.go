@@ -966,6 +966,82 @@ func TestEngineAnnouncements(t *testing.T) {
 	}
 }
 
+func TestEngineAnnouncementHintsAskForWhatFits(t *testing.T) {
+	// The store offers as many groups as asked for; a datagram holds 5.
+	// The engine asks for 16 (the default), sends 5, then asks for 5
+	// until hintRetry (8) announcements fit, and then tries 6.
+	ctrl := gomock.NewController(t)
+	store := mocks.NewMockPeerStore(ctrl)
+	allowLearning(store)
+	store.EXPECT().Report(gomock.Any()).Return(core.Report{}, false).AnyTimes()
+	store.EXPECT().Domain(gomock.Any()).Return(core.NetID{}, false).AnyTimes()
+	store.EXPECT().Peers(gomock.Any()).Return(nil).AnyTimes()
+	var asked []int
+	store.EXPECT().SampleGroups(gomock.Any(), 64).DoAndReturn(func(max, members int) []core.Group {
+		asked = append(asked, max)
+		out := make([]core.Group, max)
+		for i := range out {
+			out[i] = grp(100 + i)
+		}
+		return out
+	}).AnyTimes()
+	var sent []int
+	sz := mocks.NewMockSizer(ctrl)
+	sz.EXPECT().MulticastFits(gomock.Any()).DoAndReturn(func(m *core.Message) bool {
+		return len(m.Announcement.Groups) <= 5
+	}).AnyTimes()
+	e := engineWith(t, core.EngineConfig{AnnounceInterval: time.Second}, store, sz, 1)
+	for i := range 11 {
+		e.Tick(t0.Add(time.Duration(i) * time.Second))
+		for _, a := range e.Ready() {
+			sent = append(sent, len(a.Message.Announcement.Groups))
+		}
+	}
+	if diff := cmp.Diff([]int{16, 5, 5, 5, 5, 5, 5, 5, 5, 6, 5}, asked); diff != "" {
+		t.Errorf("groups asked for (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5}, sent); diff != "" {
+		t.Errorf("groups announced (-want +got):\n%s", diff)
+	}
+}
+
+func TestEngineHintIntakeJittered(t *testing.T) {
+	// Announcements from one neighbour every 10ms, teaching nothing: the
+	// intake interval grows to AnnounceInterval (1s), and the gaps between
+	// intakes are drawn from [0.5s, 1.5s): they vary, never lock on.
+	ctrl := gomock.NewController(t)
+	store := mocks.NewMockPeerStore(ctrl)
+	expectQueries(store, knowledge{})
+	store.EXPECT().ObserveDestinations(gomock.Any(), gomock.Any()).AnyTimes()
+	store.EXPECT().Expire(gomock.Any()).AnyTimes()
+	var took []time.Time
+	store.EXPECT().Observe(gomock.Any()).DoAndReturn(func(o core.Observation) bool {
+		if len(o.Groups) > 0 {
+			took = append(took, o.Now)
+		}
+		return false
+	}).AnyTimes()
+	e := engineWith(t, core.EngineConfig{AnnounceInterval: time.Second}, store, sizer(t, ctrl, true), 1)
+	ann := core.Message{Kind: core.MsgAnnouncement, Announcement: core.Announcement{LastSeq: 1, Groups: []core.Group{grp(21, 22)}}}
+	for at := time.Duration(0); at < 60*time.Second; at += 10 * time.Millisecond {
+		e.Receive(t0.Add(at), nid(11), peerEpoch, core.ViaMulticast, &ann, nil)
+		e.Ready()
+	}
+	gaps := map[time.Duration]bool{}
+	for i := 1; i < len(took); i++ {
+		gap := took[i].Sub(took[i-1])
+		if i >= 8 { // grown to the full interval
+			if gap < 500*time.Millisecond || gap >= 1510*time.Millisecond {
+				t.Errorf("intake %d after %v, want within [0.5s, 1.5s)", i, gap)
+			}
+			gaps[gap] = true
+		}
+	}
+	if len(took) < 40 || len(gaps) < 10 {
+		t.Errorf("%d intakes in 60s with %d distinct gaps; want about one a second, at varying gaps", len(took), len(gaps))
+	}
+}
+
 func TestEngineNoAnnouncementsWithoutMulticast(t *testing.T) {
 	for _, cfg := range []core.EngineConfig{{NoMulticast: true}, {Strategy: core.StrategyUnicast}, {Strategy: core.StrategyTCPLog}, {Strategy: core.StrategyGossip}} {
 		e := newEngine(t, cfg, knowledge{}, 1)
