@@ -171,6 +171,7 @@ func newSimFlagSet(f *simFlags) *flag.FlagSet {
 	fs.Var(st, "strategy", "strategies to compare, a `LIST`: all, or a comma list of chatter, unicast, tcp-log, gossip, classic")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object instead of the table")
 	fs.StringVar(&f.plot, "plot", "", "also write an SVG plot of delivery over time (warm phase) to `FILE.svg`")
+	fs.IntVar(&p.Parallel, "parallel", 0, "strategy-phase worlds simulated at once; 0 for one per CPU (memory grows with it; results do not change)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (for go tool pprof)")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the run to `FILE` (for go tool pprof)")
 	f.finish = func() {
@@ -203,6 +204,8 @@ func (f *simFlags) validate() error {
 		return fmt.Errorf("--broadcasts %d: want at least 1", p.Broadcasts)
 	case p.Warmup < 0:
 		return fmt.Errorf("--warmup %d: want at least 0", p.Warmup)
+	case p.Parallel < 0:
+		return fmt.Errorf("--parallel %d: want at least 0", p.Parallel)
 	case p.Seed < 1:
 		return fmt.Errorf("--seed %d: want at least 1", p.Seed)
 	case f.plot != "" && strings.ToLower(filepath.Ext(f.plot)) != ".svg":

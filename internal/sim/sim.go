@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/chatter-go/chatter/codec"
@@ -42,7 +44,12 @@ type Params struct {
 	// (but at least 256) for large runs, which then plan with partial
 	// knowledge.
 	MaxPeers int
-	// Progress, if set, is called after each measured broadcast.
+	// Parallel is how many worlds (a strategy in one phase) are simulated
+	// at once; default GOMAXPROCS. Each holds every node's state, so
+	// memory grows with it.
+	Parallel int
+	// Progress, if set, is called after each measured broadcast, never
+	// concurrently.
 	Progress func(done, total int)
 }
 
@@ -73,6 +80,9 @@ func (p Params) withDefaults() (Params, error) {
 	}
 	if p.AckTimeout == 0 {
 		p.AckTimeout = 50 * p.Latency
+	}
+	if p.Parallel <= 0 {
+		p.Parallel = runtime.GOMAXPROCS(0)
 	}
 	if p.MaxPeers == 0 {
 		p.MaxPeers = min(p.Nodes, max(256, 20_000_000/max(p.Nodes, 1)))
@@ -116,28 +126,43 @@ type Result struct {
 }
 
 // Run simulates every strategy of p, cold then warm, and returns their
-// results in that order.
+// results in that order. Each strategy and phase is a world of its own,
+// built from the seed alone, so up to p.Parallel of them run at once and
+// the results are those of a run one at a time.
 func Run(p Params) ([]Result, error) {
 	p, err := p.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	var mu sync.Mutex // serialises Progress
 	total := len(p.Strategies) * 2 * p.Broadcasts
 	done := 0
 	progress := func() {
+		mu.Lock()
+		defer mu.Unlock()
 		done++
 		if p.Progress != nil {
 			p.Progress(done, total)
 		}
 	}
-	var out []Result
-	for _, s := range p.Strategies {
-		cold := newWorld(p, s, p.Seed)
-		out = append(out, cold.measure("cold", progress))
-		warm := newWorld(p, s, p.Seed)
-		warm.warmUp()
-		out = append(out, warm.measure("warm", progress))
+	out := make([]Result, 2*len(p.Strategies))
+	slots := make(chan struct{}, p.Parallel)
+	var wg sync.WaitGroup
+	for i, s := range p.Strategies {
+		for j, phase := range []string{"cold", "warm"} {
+			wg.Add(1)
+			slots <- struct{}{}
+			go func() {
+				defer func() { <-slots; wg.Done() }()
+				w := newWorld(p, s, p.Seed)
+				if phase == "warm" {
+					w.warmUp()
+				}
+				out[2*i+j] = w.measure(phase, progress)
+			}()
+		}
 	}
+	wg.Wait()
 	return out, nil
 }
 
