@@ -3,6 +3,7 @@ package codec
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/chatter-go/chatter/core"
@@ -46,11 +47,11 @@ type Body struct {
 	Repair       core.RepairRequest // KindRepairRequest
 
 	// Scratch for decoding, reused.
-	ids  []core.NetID
-	pids []core.NetID
-	idx  []int
-	used []uint64
-	raw  []byte
+	ids   []core.NetID
+	pids  []core.NetID
+	spans []span
+	used  []uint64
+	raw   []byte
 }
 
 // AppendNetIDs appends every NetID the message of b names to dst, so a
@@ -327,34 +328,38 @@ func decodeGossip(r *reader, kind Kind, b *Body, n int) {
 		}
 	}
 	g.Seen = decodeSeen(r, b, n, g.Seen[:0])
-	b.idx = r.list("others", n, core.MaxOthers, b.idx)
-	g.Others = g.Others[:0]
-	for _, i := range b.idx {
-		g.Others = append(g.Others, b.Table.At(i))
-	}
+	b.spans, _ = r.spans("others", n, core.MaxOthers, b.spans)
+	g.Others = entries(g.Others[:0], b.ids, b.spans)
 	g.Distribution = g.Distribution[:0]
 	if kind == KindGossip {
 		g.Distribution = decodeDistribution(r, b, n, g.Distribution)
 	}
-	b.idx = r.list("payload NetIDs", n, n, b.idx)
-	b.pids = b.pids[:0]
-	for _, i := range b.idx {
-		b.pids = append(b.pids, b.Table.At(i))
-	}
+	b.spans, _ = r.spans("payload NetIDs", n, n, b.spans)
+	b.pids = entries(b.pids[:0], b.ids, b.spans)
 	// Ascending indexes into a sorted table give sorted NetIDs.
 	g.PayloadIDs, _ = core.NetIDTableFromSorted(b.pids)
 	g.Tag = core.TypeTag(r.uint32be("type tag"))
 	g.Payload = r.rest()
 }
 
+// entries appends to dst the table entries, ids, of the spans sp.
+func entries(dst, ids []core.NetID, sp []span) []core.NetID {
+	for _, s := range sp {
+		dst = append(dst, ids[s.start:s.end]...)
+	}
+	return dst
+}
+
 func decodeSeen(r *reader, b *Body, n int, seen []core.SeenEntry) []core.SeenEntry {
-	b.idx = r.list("seen list", n, n, b.idx)
-	for _, i := range b.idx {
-		seq := r.uvarint("seen sequence")
-		if r.err != nil {
-			return seen[:0]
+	b.spans, _ = r.spans("seen list", n, n, b.spans)
+	for _, s := range b.spans {
+		for _, id := range b.ids[s.start:s.end] {
+			seq := r.uvarint("seen sequence")
+			if r.err != nil {
+				return seen[:0]
+			}
+			seen = append(seen, core.SeenEntry{Node: id, Seq: core.MulticastSeq(seq)})
 		}
-		seen = append(seen, core.SeenEntry{Node: b.Table.At(i), Seq: core.MulticastSeq(seq)})
 	}
 	return seen
 }
@@ -364,18 +369,9 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 	count := r.count("distribution groups", uint64(n), 2)
 	// used marks the table entries already in the list: no node may
 	// appear twice. One bit per table entry, reused across decodes.
-	b.used = slices.Grow(b.used[:0], (n+63)/64)[:(n+63)/64]
+	words := (n + 63) / 64
+	b.used = slices.Grow(b.used[:0], words)[:words]
 	clear(b.used)
-	used := b.used
-	mark := func(i int) bool {
-		w, bit := i/64, uint64(1)<<(i%64)
-		if used[w]&bit != 0 {
-			r.failf(ErrMalformed, "distribution list names %s twice", b.Table.At(i))
-			return false
-		}
-		used[w] |= bit
-		return true
-	}
 	for range count {
 		entry := r.uvarint("group entry")
 		if r.err != nil {
@@ -385,24 +381,45 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 			r.failf(ErrTableRef, "group entry %d of %d", entry, n)
 			return groups[:0]
 		}
-		if !mark(int(entry)) {
+		if twice := mark(b.used, span{int(entry), int(entry) + 1}); twice >= 0 {
+			r.failf(ErrMalformed, "distribution list names %s twice", b.ids[twice])
 			return groups[:0]
 		}
-		b.idx = r.list("group members", n, n, b.idx)
+		b.spans, _ = r.spans("group members", n, n, b.spans)
+		if r.err != nil {
+			return groups[:0]
+		}
+		for _, s := range b.spans {
+			if twice := mark(b.used, s); twice >= 0 {
+				r.failf(ErrMalformed, "distribution list names %s twice", b.ids[twice])
+				return groups[:0]
+			}
+		}
 		// Reuse the Members slice of a group decoded earlier.
 		var members []core.NetID
 		if len(groups) < cap(groups) {
 			members = groups[:len(groups)+1][len(groups)].Members[:0]
 		}
-		for _, i := range b.idx {
-			if !mark(i) {
-				return groups[:0]
-			}
-			members = append(members, b.Table.At(i))
-		}
-		groups = append(groups, core.Group{Entry: b.Table.At(int(entry)), Members: members})
+		groups = append(groups, core.Group{Entry: b.ids[entry], Members: entries(members, b.ids, b.spans)})
 	}
 	return groups
+}
+
+// mark sets the bits of the entries of s in used, a bitmap over the table,
+// a word at a time. It returns the first entry whose bit was already set,
+// or -1.
+func mark(used []uint64, s span) int {
+	for i := s.start; i < s.end; {
+		w := i / 64
+		end := min(s.end, (w+1)*64) // the end of s within word w
+		mask := (^uint64(0) >> (64 - (end - i))) << (i % 64)
+		if twice := used[w] & mask; twice != 0 {
+			return w*64 + bits.TrailingZeros64(twice)
+		}
+		used[w] |= mask
+		i = end
+	}
+	return -1
 }
 
 func decodeAck(r *reader, b *Body, n int) {

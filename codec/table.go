@@ -783,73 +783,78 @@ func listLen(idx []int) int {
 	return min(refs, bitmap)
 }
 
-// list decodes a list over a table of tableLen entries that may hold at most
-// max of them, appending the indexes to dst[:0] in ascending order. Errors
-// stick in r.err and match ErrTruncated, ErrMalformed, ErrListTooLong (more
-// elements than max or than the table) or ErrTableRef (an index past the
-// table); what names the list in them.
-func (r *reader) list(what string, tableLen int, max int, dst []int) []int {
+// A span is the table entries start to end-1 of a list. A decoded list is
+// a sequence of spans, ascending, neither empty nor touching: lists are
+// mostly runs of consecutive entries (a table is sorted by address, so the
+// nodes of a subnet are neighbours), which a span copies or marks at once.
+type span struct{ start, end int }
+
+// spans decodes a list over a table of tableLen entries that may hold at
+// most max of them, setting dst to its spans, and returns them with the
+// list's length. Errors stick in r.err and match ErrTruncated, ErrMalformed,
+// ErrListTooLong (more elements than max or than the table) or ErrTableRef
+// (an index past the table); what names the list in them.
+func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, int) {
 	dst = dst[:0]
 	tableLen, max = clampNonNeg(tableLen), clampNonNeg(max)
 	h := r.uvarint(what)
 	if r.err != nil {
-		return dst
+		return dst, 0
 	}
 	if h%2 == 0 {
 		k := h / 2
 		switch {
 		case k > uint64(max) || k > uint64(tableLen):
 			r.failf(ErrListTooLong, "%s of %d references: table has %d entries, limit %d", what, k, tableLen, max)
-			return dst
+			return dst, 0
 		case k > uint64(r.remaining()):
 			r.failf(ErrTruncated, "%s of %d references: %d bytes remain", what, k, r.remaining())
-			return dst
+			return dst, 0
 		}
-		dst = slices.Grow(dst, int(k))
 		var next uint64 // the smallest index the next reference may name
 		for range k {
 			d := r.uvarint(what)
 			if r.err != nil {
-				return dst[:0]
+				return dst[:0], 0
 			}
 			if d >= uint64(tableLen)-next {
 				r.failf(ErrTableRef, "%s: reference to entry %d+%d, table has %d entries", what, next, d, tableLen)
-				return dst[:0]
+				return dst[:0], 0
 			}
 			next += d
-			dst = append(dst, int(next))
+			dst = appendSpan(dst, int(next), int(next)+1)
 			next++
 		}
-		return dst
+		return dst, int(k)
 	}
 	n := h / 2 // (h-1)/2 for odd h
 	if n == 0 {
 		r.failf(ErrMalformed, "%s: empty bitmap", what)
-		return dst
+		return dst, 0
 	}
 	if n > uint64(tableLen) {
 		r.failf(ErrListTooLong, "%s: bitmap of %d bits, table has %d entries", what, n, tableLen)
-		return dst
+		return dst, 0
 	}
 	start := r.uvarint(what)
 	switch {
 	case r.err != nil:
-		return dst
+		return dst, 0
 	case start > uint64(tableLen)-n:
 		r.failf(ErrTableRef, "%s: bitmap over entries %d to %d, table has %d entries", what, start, start+n-1, tableLen)
-		return dst
+		return dst, 0
 	}
 	bm := r.bytes(what, int((n+7)/8))
 	if bm == nil {
-		return dst
+		return dst, 0
 	}
 	switch last, top := bm[len(bm)-1], (n-1)%8; {
 	case last>>top&1 == 0:
 		r.failf(ErrMalformed, "%s: last bit (%d) of bitmap not set", what, n-1)
-		return dst
+		return dst, 0
 	case last>>top != 1:
 		r.failf(ErrMalformed, "%s: bits past bit %d of bitmap set", what, n-1)
-		return dst
+		return dst, 0
 	}
 	c := 0
 	for _, x := range bm {
@@ -857,16 +862,40 @@ func (r *reader) list(what string, tableLen int, max int, dst []int) []int {
 	}
 	if c > max {
 		r.failf(ErrListTooLong, "%s of %d entries: limit %d", what, c, max)
-		return dst
+		return dst, 0
 	}
-	dst = slices.Grow(dst, c)
-	base := int(start)
-	for j, x := range bm {
-		for ; x != 0; x &= x - 1 {
-			dst = append(dst, base+j<<3+bits.TrailingZeros8(x))
+	// The runs of set bits, 64 bits at a time.
+	for base := 0; len(bm) > 0; base += 64 {
+		var x uint64
+		if len(bm) >= 8 {
+			x, bm = binary.LittleEndian.Uint64(bm), bm[8:]
+		} else {
+			for i, b := range bm {
+				x |= uint64(b) << (8 * i)
+			}
+			bm = nil
+		}
+		for x != 0 {
+			first := bits.TrailingZeros64(x)
+			end := first + bits.TrailingZeros64(^(x >> first)) // the bit after the run
+			dst = appendSpan(dst, int(start)+base+first, int(start)+base+end)
+			if end == 64 {
+				break
+			}
+			x &^= 1<<end - 1
 		}
 	}
-	return dst
+	return dst, c
+}
+
+// appendSpan appends the entries start to end-1, after the last span of
+// dst, to dst: the last span grows when they follow it.
+func appendSpan(dst []span, start, end int) []span {
+	if n := len(dst); n > 0 && dst[n-1].end == start {
+		dst[n-1].end = end
+		return dst
+	}
+	return append(dst, span{start, end})
 }
 
 func clampNonNeg(n int) int { return max(n, 0) }

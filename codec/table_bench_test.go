@@ -173,12 +173,12 @@ func BenchmarkList(b *testing.B) {
 		}
 	})
 	b.Run("decode", func(b *testing.B) {
-		idx := make([]int, 0, 64)
+		sp := make([]span, 0, 64)
 		b.ReportAllocs()
 		for b.Loop() {
 			r := newReader(enc)
 			for range c.groups {
-				idx = r.list("members", c.table.Len(), c.table.Len(), idx)
+				sp, _ = r.spans("members", c.table.Len(), c.table.Len(), sp)
 			}
 			if err := r.done("lists"); err != nil {
 				b.Fatal(err)
