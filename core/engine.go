@@ -242,6 +242,7 @@ type Engine struct {
 	heard      map[NetID]*heard
 	heardIDs   []NetID // sorted keys of heard, for the rotating seen slice
 	seenCursor int
+	others     []NetID // the last others sample
 
 	messages map[BroadcastID]time.Time // multicast (or received by multicast), or seen by gossip
 	noMcast  map[BroadcastID]bool      // value true: must not be multicast by this node
@@ -261,10 +262,6 @@ type Engine struct {
 	hintEvery  time.Duration // how often they are taken, on average
 	hintGroups int           // how many groups this node's announcements ask the store for
 	hintTries  int           // announcements that fit since hintGroups last changed
-
-	others       []NetID
-	othersCursor int
-	othersAt     time.Time
 
 	out   []Action
 	stats EngineStats
@@ -508,16 +505,19 @@ func (e *Engine) fresh(id NetID, now time.Time) bool {
 
 // multicastFrame returns g as this node would multicast it next, and
 // whether that fits a datagram. advance moves the seen list's and others'
-// rotation on, as sending does; a mere question leaves them.
+// rotation on, as sending does; a mere question leaves them, and sizes the
+// frame with the last others sample.
 func (e *Engine) multicastFrame(now time.Time, g Gossip, advance bool) (Gossip, bool) {
 	mg := g
 	mg.Distribution = nil
 	mg.MulticastSeq = e.mcastSeq + 1
-	seenCursor, othersCursor := e.seenCursor, e.othersCursor
+	seenCursor := e.seenCursor
 	mg.Seen = e.seenSlice()
-	mg.Others = e.othersSample(now)
-	if !advance {
-		e.seenCursor, e.othersCursor = seenCursor, othersCursor
+	if advance {
+		mg.Others = e.othersSample()
+	} else {
+		mg.Others = e.others
+		e.seenCursor = seenCursor
 	}
 	return mg, e.sizer.MulticastFits(&Message{Kind: MsgMulticastGossip, Gossip: mg})
 }
@@ -575,7 +575,7 @@ func (e *Engine) emitSend(now time.Time, p *pending, list []Group) {
 	msg.Distribution = list
 	msg.MulticastSeq = 0
 	msg.Seen = e.seenSlice()
-	msg.Others = e.othersSample(now)
+	msg.Others = e.othersSample()
 	e.stats.Sends++
 	e.out = append(e.out, Action{Type: ActionSend, To: p.to, Message: Message{Kind: MsgGossip, Gossip: msg}, Meta: p.meta})
 }
@@ -626,12 +626,25 @@ func (e *Engine) gossipForward(now time.Time, g Gossip, dests []NetID, meta any)
 	if len(pool) == 0 {
 		pool = e.peers.Peers(now)
 	}
-	pool = slices.DeleteFunc(slices.Clone(pool), func(id NetID) bool { return id == g.ID.Origin || id == e.cfg.Self })
-	for i := 0; i < e.cfg.Fanout && len(pool) > 0; i++ {
-		j := e.rnd.IntN(len(pool))
-		e.send(now, g, Singletons([]NetID{pool[j]}), meta)
-		pool[j] = pool[len(pool)-1]
-		pool = pool[:len(pool)-1]
+	// Draw without replacement, never the origin or this node, by a
+	// Fisher-Yates shuffle that records only the positions it swaps: the
+	// pool (every peer) is read, never copied.
+	moved := make(map[int]int, e.cfg.Fanout+2)
+	at := func(i int) int {
+		if j, ok := moved[i]; ok {
+			return j
+		}
+		return i
+	}
+	for n, sent := len(pool), 0; n > 0 && sent < e.cfg.Fanout; n-- {
+		i := e.rnd.IntN(n)
+		id := pool[at(i)]
+		moved[i] = at(n - 1)
+		if id == g.ID.Origin || id == e.cfg.Self {
+			continue
+		}
+		e.send(now, g, Singletons([]NetID{id}), meta)
+		sent++
 	}
 }
 
@@ -859,30 +872,21 @@ func (e *Engine) seenSlice() []SeenEntry {
 	return out
 }
 
-// othersSample returns at most MaxOthers known nodes from distinct domains,
-// rotating through the peers.
-func (e *Engine) othersSample(now time.Time) []NetID {
-	if len(e.others) == 0 || now.Sub(e.othersAt) > e.cfg.AnnounceInterval*10 {
-		e.others = e.peers.Peers(now)
-		e.othersAt = now
-	}
-	if len(e.others) == 0 {
+// othersSample returns at most MaxOthers known nodes outside this node's
+// domain, one per domain, rotating through the domains and through their
+// nodes: the store's SampleGroups with one member each. (A walk over a
+// sorted snapshot of Peers cost a sort of every peer, and its neighbours
+// mostly share a domain.)
+func (e *Engine) othersSample() []NetID {
+	groups := e.peers.SampleGroups(MaxOthers, 1)
+	if len(groups) == 0 {
 		return nil
 	}
-	var out []NetID
-	var domains [MaxOthers]NetID
-	self, _ := e.peers.Domain(e.cfg.Self)
-	for tries := 0; tries < 2*MaxOthers && len(out) < MaxOthers && tries < len(e.others); tries++ {
-		e.othersCursor %= len(e.others)
-		id := e.others[e.othersCursor]
-		e.othersCursor++
-		d, ok := e.peers.Domain(id)
-		if ok && (d == self || slices.Contains(domains[:len(out)], d)) {
-			continue
-		}
-		domains[len(out)] = d
-		out = append(out, id)
+	out := make([]NetID, len(groups))
+	for i, g := range groups {
+		out[i] = g.Entry
 	}
+	e.others = out
 	return out
 }
 

@@ -566,31 +566,41 @@ func TestEngineSeenRotates(t *testing.T) {
 }
 
 func TestEngineOthers(t *testing.T) {
+	// Every frame carries the store's next sample of one node from each
+	// of up to MaxOthers other domains, asked for as SampleGroups(4, 1).
+	ctrl := gomock.NewController(t)
+	store := mocks.NewMockPeerStore(ctrl)
+	allowLearning(store)
 	k := warm()
-	for i := 24; i <= 29; i++ {
-		k.domains[nid(i)] = keyB
-		k.peers = append(k.peers, nid(i))
+	store.EXPECT().Report(gomock.Any()).DoAndReturn(func(id core.NetID) (core.Report, bool) { r, ok := k.reports[id]; return r, ok }).AnyTimes()
+	store.EXPECT().Domain(gomock.Any()).DoAndReturn(func(id core.NetID) (core.NetID, bool) { d, ok := k.domains[id]; return d, ok }).AnyTimes()
+	samples := [][]core.Group{{grp(21), grp(31), grp(41), grp(51)}, {grp(22), grp(32)}}
+	next := 0
+	store.EXPECT().SampleGroups(core.MaxOthers, 1).DoAndReturn(func(int, int) []core.Group {
+		g := samples[next%len(samples)]
+		next++
+		return g
+	}).AnyTimes()
+	e := engineWith(t, core.EngineConfig{}, store, sizer(t, ctrl, true), 1)
+	_, got := broadcast(e, t0, nids(11, 12, 13, 21, 22, 23, 31, 32))
+	if len(got) == 0 {
+		t.Fatal("no actions")
 	}
-	k.domains[self] = self
-	for _, id := range nids(11, 12, 13) {
-		k.domains[id] = self
-	}
-	e := newEngine(t, core.EngineConfig{}, k, 1)
-	for range 5 {
-		_, got := broadcast(e, t0, nids(21, 31))
-		for _, a := range got {
-			others := a.Message.Gossip.Others
-			if len(others) > core.MaxOthers {
-				t.Errorf("%d others, want at most %d", len(others), core.MaxOthers)
-			}
-			seen := map[core.NetID]bool{}
-			for _, o := range others {
-				d := k.domains[o]
-				if d == self || seen[d] {
-					t.Errorf("others %v: two of one domain, or of self's", others)
-				}
-				seen[d] = true
-			}
+	// The multicast frame is built first (it goes out after the chunks),
+	// then each send in turn.
+	sends := 0
+	for i, a := range got {
+		n := 0
+		if a.Type == core.ActionSend {
+			sends++
+			n = sends
+		}
+		want := []core.NetID{}
+		for _, g := range samples[n%len(samples)] {
+			want = append(want, g.Entry)
+		}
+		if diff := cmp.Diff(want, a.Message.Gossip.Others, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("action %d (%v to %v): others (-want +got):\n%s", i, a.Type, a.To, diff)
 		}
 	}
 }
@@ -1174,6 +1184,46 @@ func TestStrategyGossip(t *testing.T) {
 	got = e.Ready()
 	if len(got) != 2 || got[0].Type != core.ActionDeliver || got[0].Relay {
 		t.Errorf("second gossip receive, want a delivery without relay and an ack:\n%s", describe(got))
+	}
+}
+
+func TestStrategyGossipDraws(t *testing.T) {
+	// A relay draws Fanout distinct peers uniformly, never the origin or
+	// itself; with fewer eligible peers, it sends to all of them.
+	relayOnce := func(peers []core.NetID, seed uint64) []core.NetID {
+		e := newEngine(t, core.EngineConfig{Strategy: core.StrategyGossip}, knowledge{peers: peers}, seed)
+		receiveTCP(e, t0, nid(50), relayed)
+		e.Relay(t0, e.Ready()[0].Token, testIDs, testPayload)
+		var to []core.NetID
+		for _, a := range e.Ready() {
+			to = append(to, a.To)
+		}
+		return to
+	}
+	origin := relayed.Origin
+	if got := relayOnce([]core.NetID{origin, self, nid(7)}, 1); !cmp.Equal(got, nids(7)) {
+		t.Errorf("pool of the origin, self and 7: sends to %v, want [7]", got)
+	}
+	peers := append(nids(2, 3, 4, 5, 6, 7, 8, 9), origin, self)
+	count := map[core.NetID]int{}
+	const runs = 4000
+	for seed := range uint64(runs) {
+		to := relayOnce(peers, seed)
+		if len(to) != 3 {
+			t.Fatalf("seed %d: %d sends, want 3", seed, len(to))
+		}
+		for i, id := range to {
+			if id == origin || id == self || slices.Contains(to[:i], id) {
+				t.Fatalf("seed %d: sends to %v", seed, to)
+			}
+			count[id]++
+		}
+	}
+	// Each of the 8 eligible peers is drawn 3/8 of the time.
+	for _, id := range nids(2, 3, 4, 5, 6, 7, 8, 9) {
+		if f := float64(count[id]) / runs; f < 0.33 || f > 0.42 {
+			t.Errorf("peer %v drawn in %.3f of the relays, want about 0.375", id, f)
+		}
 	}
 }
 

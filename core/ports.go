@@ -135,7 +135,7 @@ type PeerStore interface {
 	// in what is believed to share a domain.
 	Observe(o Observation) bool
 	// Peers returns every node recorded and not expired, without the
-	// local node.
+	// local node. The engine reads the slice and never modifies it.
 	Peers(now time.Time) []NetID
 	// Report returns the latest first-hand report that id receives the
 	// local node's multicast.

@@ -193,6 +193,7 @@ type world struct {
 	net      *memnet.Network
 	rnd      *rand.Rand
 	nodes    []*node
+	everyone []core.NetID // every node's NetID, built by all
 	byID     map[core.NetID]*node
 	opener   *codec.Opener
 	body     codec.Body // scratch for sizing
@@ -471,13 +472,16 @@ func (w *world) delivered(n *node, now time.Time, a core.Action, pk *packet) {
 	}
 }
 
-// all returns every node's NetID.
+// all returns every node's NetID, in one slice the world keeps: the
+// engine and its stores only read it.
 func (w *world) all() []core.NetID {
-	ids := make([]core.NetID, len(w.nodes))
-	for i, n := range w.nodes {
-		ids[i] = n.id
+	if len(w.everyone) != len(w.nodes) {
+		w.everyone = make([]core.NetID, len(w.nodes))
+		for i, n := range w.nodes {
+			w.everyone[i] = n.id
+		}
 	}
-	return ids
+	return w.everyone
 }
 
 // broadcast has origin broadcast a payload to every node.
