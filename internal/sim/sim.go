@@ -196,7 +196,8 @@ type world struct {
 	everyone []core.NetID // every node's NetID, built by all
 	byID     map[core.NetID]*node
 	opener   *codec.Opener
-	body     codec.Body // scratch for sizing
+	body     codec.Body   // scratch for sizing
+	scratch  []core.NetID // scratch for tables
 
 	// measurement of the current broadcast
 	cur int
@@ -307,7 +308,7 @@ type sizer struct {
 func (s sizer) MulticastFits(m *core.Message) bool {
 	b := &s.w.body
 	*b = codec.Body{Kind: m.Kind, Gossip: m.Gossip, Announcement: m.Announcement}
-	b.Table = core.NewNetIDTable(b.AppendNetIDs(nil)...)
+	s.w.setTable(b)
 	n, err := s.n.sealer.MaxFrameLen(b)
 	return err == nil && n <= codec.DefaultMaxDatagram
 }
@@ -435,10 +436,24 @@ func (w *world) settle(m *measure, live int, window time.Duration) {
 	}
 }
 
+// setTable gives b the table of the NetIDs it names, built in the world's
+// scratch space: valid until the next call, which is enough to size or
+// seal b.
+func (w *world) setTable(b *codec.Body) {
+	ids := slices.DeleteFunc(b.AppendNetIDs(w.scratch[:0]), func(id core.NetID) bool { return !id.IsValid() })
+	slices.SortFunc(ids, core.NetID.Compare)
+	w.scratch = slices.Compact(ids)
+	t, err := core.NetIDTableFromSorted(w.scratch)
+	if err != nil {
+		panic(fmt.Sprintf("sim: a sorted table is refused: %v", err))
+	}
+	b.Table = t
+}
+
 // seal seals msg as n's next frame.
 func (w *world) seal(n *node, now time.Time, msg *core.Message) []byte {
 	b := codec.Body{Kind: msg.Kind, Gossip: msg.Gossip, Ack: msg.Ack, Announcement: msg.Announcement, Repair: msg.Repair}
-	b.Table = core.NewNetIDTable(b.AppendNetIDs(nil)...)
+	w.setTable(&b)
 	frame, err := n.sealer.AppendFrame(nil, &b, now)
 	if err != nil {
 		panic(fmt.Sprintf("sim: seal %s: %v", msg.Kind, err))
