@@ -85,19 +85,27 @@ func ref(t core.NetIDTable, id core.NetID, what string) (int, error) {
 }
 
 // indexes fills e.idx with the sorted table indexes of ids and reports a
-// missing or repeated NetID.
-func (e *bodyEncoder) indexes(t core.NetIDTable, ids []core.NetID, what string) error {
-	e.idx = e.idx[:0]
-	next := -1
+// missing or repeated NetID. guess is where the first one likely is.
+func (e *bodyEncoder) indexes(t core.NetIDTable, ids []core.NetID, guess int, what string) error {
+	e.idx = slices.Grow(e.idx[:0], len(ids))
+	next := guess
+	ascending := true
 	for _, id := range ids {
-		// Lists are mostly runs of consecutive table entries: guess the
-		// entry after the last one.
-		i, ok := t.IndexNear(id, next)
-		if !ok {
-			return fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, id)
+		// Lists are mostly runs of consecutive table entries: the entry
+		// after the previous one is checked first (t.IndexNear, inlined).
+		i := next
+		if i < 0 || i >= t.Len() || t.At(i) != id {
+			var ok bool
+			if i, ok = t.Index(id); !ok {
+				return fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, id)
+			}
+			ascending = ascending && (len(e.idx) == 0 || i > e.idx[len(e.idx)-1])
 		}
 		e.idx = append(e.idx, i)
 		next = i + 1
+	}
+	if ascending { // strictly: sorted, without duplicates
+		return nil
 	}
 	slices.Sort(e.idx)
 	for j := 1; j < len(e.idx); j++ {
@@ -111,7 +119,7 @@ func (e *bodyEncoder) indexes(t core.NetIDTable, ids []core.NetID, what string) 
 // tableIndexes fills e.idx with the indexes in t of the entries of p, which
 // are in order, so the indexes are too.
 func (e *bodyEncoder) tableIndexes(t, p core.NetIDTable) error {
-	e.idx = e.idx[:0]
+	e.idx = slices.Grow(e.idx[:0], p.Len())
 	next := 0
 	for i := range p.Len() {
 		id := p.At(i)
@@ -196,7 +204,7 @@ func (e *bodyEncoder) appendGossip(dst []byte, kind Kind, t core.NetIDTable, g *
 	if len(g.Others) > core.MaxOthers {
 		return dst, fmt.Errorf("%w: %d others, at most %d", ErrListTooLong, len(g.Others), core.MaxOthers)
 	}
-	if err := e.indexes(t, g.Others, "others"); err != nil {
+	if err := e.indexes(t, g.Others, 0, "others"); err != nil {
 		return dst, err
 	}
 	dst = appendList(dst, e.idx)
@@ -228,12 +236,14 @@ func (e *bodyEncoder) appendSeen(dst []byte, t core.NetIDTable, seen []core.Seen
 
 func (e *bodyEncoder) appendDistribution(dst []byte, t core.NetIDTable, groups []core.Group) ([]byte, error) {
 	dst = binary.AppendUvarint(dst, uint64(len(groups)))
+	next := 0 // a group often starts after the previous one
 	for _, g := range groups {
-		entry, err := ref(t, g.Entry, "distribution entry")
-		if err != nil {
-			return dst, err
+		entry, ok := t.IndexNear(g.Entry, next)
+		if !ok {
+			return dst, fmt.Errorf("%w: distribution entry %s not in the NetID table", ErrTableRef, g.Entry)
 		}
-		if err := e.indexes(t, g.Members, "distribution members"); err != nil {
+		// Members often follow their entry.
+		if err := e.indexes(t, g.Members, entry+1, "distribution members"); err != nil {
 			return dst, err
 		}
 		if _, found := slices.BinarySearch(e.idx, entry); found {
@@ -241,6 +251,10 @@ func (e *bodyEncoder) appendDistribution(dst []byte, t core.NetIDTable, groups [
 		}
 		dst = binary.AppendUvarint(dst, uint64(entry))
 		dst = appendList(dst, e.idx)
+		next = entry + 1
+		if len(e.idx) > 0 {
+			next = max(next, e.idx[len(e.idx)-1]+1)
+		}
 	}
 	return dst, nil
 }
@@ -491,7 +505,7 @@ func (e *bodyEncoder) bodyLen(b *Body) (int, error) {
 		if len(g.Others) > core.MaxOthers {
 			return 0, fmt.Errorf("%w: %d others, at most %d", ErrListTooLong, len(g.Others), core.MaxOthers)
 		}
-		if err := e.indexes(t, g.Others, "others"); err != nil {
+		if err := e.indexes(t, g.Others, 0, "others"); err != nil {
 			return 0, err
 		}
 		n += listLen(e.idx)
@@ -546,8 +560,11 @@ func (e *bodyEncoder) distributionLen(t core.NetIDTable, groups []core.Group) (i
 		if err != nil {
 			return 0, err
 		}
-		if err := e.indexes(t, grp.Members, "distribution members"); err != nil {
+		if err := e.indexes(t, grp.Members, entry+1, "distribution members"); err != nil {
 			return 0, err
+		}
+		if _, found := slices.BinarySearch(e.idx, entry); found {
+			return 0, fmt.Errorf("%w: group entry %s is also a member", ErrMalformed, grp.Entry)
 		}
 		n += uvarintLen(uint64(entry)) + listLen(e.idx)
 	}

@@ -95,7 +95,6 @@ type v4Block struct {
 	end    int // the index after the block's last entry
 	k      int // distinct hosts
 	hosts  [maxBlockHosts]byte
-	bitmap [4]uint64 // bit h of bitmap[h/64] is host h
 }
 
 // v4At returns the IPv4 address of entry i as a number.
@@ -108,30 +107,22 @@ func v4At(t core.NetIDTable, i int) uint32 {
 // number of IPv4 entries.
 func (blk *v4Block) scan(t core.NetIDTable, i, n4 int) {
 	a := v4At(t, i)
-	prefix := a >> 8
-	k, last := 0, -1
-	var word uint64 // the bitmap word wi, kept in a register
-	wi := uint32(0)
-	blk.bitmap = [4]uint64{}
-	for ; i < n4; i++ {
-		a = v4At(t, i)
+	prefix, last := a>>8, byte(a)
+	blk.hosts[0] = last
+	k := 1
+	for i++; i < n4; i++ {
+		a4 := t.At(i).Addr().As4() // v4At, by hand: one call less per entry
+		a = binary.BigEndian.Uint32(a4[:])
 		if a>>8 != prefix {
 			break
 		}
-		h := a & 0xff
-		if int(h) == last {
+		if byte(a) == last {
 			continue // the same address with another port
 		}
-		last = int(h)
-		blk.hosts[k&(maxBlockHosts-1)] = byte(h)
+		last = byte(a)
+		blk.hosts[k&(maxBlockHosts-1)] = last
 		k++
-		if h>>6 != wi {
-			blk.bitmap[wi&3] = word
-			word, wi = 0, h>>6
-		}
-		word |= 1 << (h & 63)
 	}
-	blk.bitmap[wi&3] = word
 	blk.prefix, blk.end, blk.k = prefix, i, k
 }
 
@@ -151,17 +142,20 @@ func appendV4(dst []byte, t core.NetIDTable, n4 int) ([]byte, int) {
 		blk.scan(t, i, n4)
 		dst = binary.AppendUvarint(dst, uint64(blk.prefix-prev))
 		prev = blk.prefix
+		hosts := blk.hosts[:blk.k]
 		if hostListLen(blk.k) <= bitmapCost {
 			dst = binary.AppendUvarint(dst, uint64(2*blk.k))
 			var h byte
-			for _, x := range blk.hosts[:blk.k] {
+			for _, x := range hosts {
 				dst = append(dst, x-h)
 				h = x
 			}
 		} else {
 			dst = append(dst, shapeBitmap)
-			for _, w := range blk.bitmap {
-				dst = binary.LittleEndian.AppendUint64(dst, w)
+			dst = append(dst, make([]byte, bitmapLen)...)
+			bm := dst[len(dst)-bitmapLen:]
+			for _, h := range hosts {
+				bm[h>>3] |= 1 << (h & 7)
 			}
 		}
 		count++
@@ -730,18 +724,27 @@ func (b *tableBuilder) addV6(addrs []byte, n int) {
 
 // Lists.
 
-// listCosts returns the lengths of the reference and the bitmap forms of
-// the list of idx, which is not empty.
-func listCosts(idx []int) (refs, bitmap int) {
+// listForm returns the length of the shorter form of the list of idx, which
+// is not empty, and whether that is the bitmap (references win ties).
+func listForm(idx []int) (n int, bitmap bool) {
+	start, bits := idx[0], idx[len(idx)-1]-idx[0]+1
+	bm := uvarintLen(uint64(2*bits+1)) + uvarintLen(uint64(start)) + (bits+7)/8
+	// A reference takes at least one byte: a dense list loses on that
+	// bound alone, without summing its references.
+	refs := uvarintLen(uint64(2*len(idx))) + len(idx)
+	if refs > bm {
+		return bm, true
+	}
 	refs = uvarintLen(uint64(2 * len(idx)))
 	prev := -1
 	for _, x := range idx {
 		refs += uvarintLen(uint64(x - prev - 1))
 		prev = x
 	}
-	start, n := idx[0], idx[len(idx)-1]-idx[0]+1
-	bitmap = uvarintLen(uint64(2*n+1)) + uvarintLen(uint64(start)) + (n+7)/8
-	return refs, bitmap
+	if refs <= bm {
+		return refs, false
+	}
+	return bm, true
 }
 
 // appendList appends the list of the table entries idx, which must be
@@ -751,8 +754,7 @@ func appendList(dst []byte, idx []int) []byte {
 	if len(idx) == 0 {
 		return append(dst, 0)
 	}
-	refs, bitmap := listCosts(idx)
-	if refs <= bitmap {
+	if _, bitmap := listForm(idx); !bitmap {
 		dst = binary.AppendUvarint(dst, uint64(2*len(idx)))
 		prev := -1
 		for _, x := range idx {
@@ -764,9 +766,8 @@ func appendList(dst []byte, idx []int) []byte {
 	start, n := idx[0], idx[len(idx)-1]-idx[0]+1
 	dst = binary.AppendUvarint(dst, uint64(2*n+1))
 	dst = binary.AppendUvarint(dst, uint64(start))
-	off := len(dst)
 	dst = append(dst, make([]byte, (n+7)/8)...)
-	bm := dst[off:]
+	bm := dst[len(dst)-(n+7)/8:]
 	for _, x := range idx {
 		i := x - start
 		bm[i>>3] |= 1 << (i & 7)
@@ -779,8 +780,8 @@ func listLen(idx []int) int {
 	if len(idx) == 0 {
 		return 1
 	}
-	refs, bitmap := listCosts(idx)
-	return min(refs, bitmap)
+	n, _ := listForm(idx)
+	return n
 }
 
 // A span is the table entries start to end-1 of a list. A decoded list is
