@@ -3,6 +3,7 @@ package peerstore
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,102 +16,162 @@ func (s *Store) check() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	// The list holds every entry once, ordered by last heard.
+	// The list holds every live entry once, ordered by last heard, and
+	// each is its NetID's slot.
 	n := 0
-	var prev *entry
-	for e := s.head; e != nil; e = e.next {
+	var prev int32
+	for i := s.head; i != 0; i = s.entries[i].next {
 		n++
-		if n > len(s.entries) {
-			return fmt.Errorf("list longer than the map (%d)", len(s.entries))
+		if n > s.live {
+			return fmt.Errorf("list longer than the %d live entries", s.live)
 		}
+		e := &s.entries[i]
+		id := s.id(i)
 		if e.prev != prev {
-			return fmt.Errorf("%s: prev link broken", e.id)
+			return fmt.Errorf("%s: prev link broken", id)
 		}
-		if prev != nil && prev.last.After(e.last) {
-			return fmt.Errorf("%s (%v) after %s (%v): list out of order", e.id, e.last, prev.id, prev.last)
+		if prev != 0 && s.entries[prev].last > e.last {
+			return fmt.Errorf("%s (%v) after %s (%v): list out of order", id, e.last, s.id(prev), s.entries[prev].last)
 		}
-		if s.entries[e.id] != e {
-			return fmt.Errorf("%s: in the list, not in the map", e.id)
+		if int(e.num) >= len(s.slot) || s.slot[e.num] != i {
+			return fmt.Errorf("%s: in the list, not in its slot", id)
 		}
-		if e.id == s.self || !e.id.IsValid() {
-			return fmt.Errorf("entry for %s", e.id)
+		if id == s.self || !id.IsValid() {
+			return fmt.Errorf("entry for %s", id)
 		}
-		prev = e
+		if num, ok := s.index.lookup(id); !ok || num != e.num {
+			return fmt.Errorf("%s: number %d, the index says %d, %v", id, e.num, num, ok)
+		}
+		prev = i
 	}
-	if prev != s.tail || n != len(s.entries) {
-		return fmt.Errorf("list of %d entries, tail %v, map of %d", n, prev == s.tail, len(s.entries))
+	if prev != s.tail || n != s.live {
+		return fmt.Errorf("list of %d entries, tail %v, %d live", n, prev == s.tail, s.live)
 	}
-	if len(s.entries) > s.maxPeers {
-		return fmt.Errorf("%d entries over the cap %d", len(s.entries), s.maxPeers)
+	if s.live > s.maxPeers {
+		return fmt.Errorf("%d entries over the cap %d", s.live, s.maxPeers)
 	}
 
-	// Sets: members point back; keys are distinct among live sets.
-	reports, groups := 0, 0
+	// The slab: every entry is live or free; slots point to live entries.
+	free := 0
+	for i := s.free; i != 0; i = s.entries[i].next {
+		free++
+		if free > len(s.entries) {
+			return fmt.Errorf("free list loops")
+		}
+		if e := s.entries[i]; e != (entry{next: e.next}) {
+			return fmt.Errorf("free entry %d not cleared: %+v", i, e)
+		}
+	}
+	if free+s.live != len(s.entries)-1 {
+		return fmt.Errorf("%d free and %d live entries in a slab of %d", free, s.live, len(s.entries)-1)
+	}
+	slots := 0
+	for num, i := range s.slot {
+		if i != 0 {
+			slots++
+			if s.entries[i].num != uint32(num) {
+				return fmt.Errorf("slot %d points to the entry of number %d", num, s.entries[i].num)
+			}
+		}
+	}
+	if slots != s.live || len(s.slot) != len(s.ids) {
+		return fmt.Errorf("%d slots in use of %d, %d live entries, %d numbers", slots, len(s.slot), s.live, len(s.ids))
+	}
+	if s.private && len(s.ids) > max(minCompact, 2*s.live) {
+		return fmt.Errorf("private index of %d numbers for %d entries", len(s.ids), s.live)
+	}
+
+	// Sets: members point back; keys are distinct among live sets; the
+	// listed sets are those outside the local domain.
+	reports := 0
 	keys := map[core.NetID]string{s.self: "local domain"}
-	sets := map[*group]bool{}
-	for id, e := range s.entries {
+	sets := map[int32]bool{}
+	for i := s.head; i != 0; i = s.entries[i].next {
+		e := &s.entries[i]
+		id := s.id(i)
 		if e.hasReport {
 			reports++
 		}
-		g := e.grp
-		if g == nil {
+		g := e.set
+		if g == 0 {
 			if other, dup := keys[id]; dup {
 				return fmt.Errorf("%s alone shares its key with %s", id, other)
 			}
 			keys[id] = "alone " + id.String()
 			continue
 		}
-		if e.gidx >= len(g.members) || g.members[e.gidx] != e {
-			return fmt.Errorf("%s: set index %d broken", id, e.gidx)
+		set := &s.sets[g]
+		if int(e.member) >= len(set.members) || set.members[e.member] != i {
+			return fmt.Errorf("%s: set index %d broken", id, e.member)
 		}
-		if g == &s.local || sets[g] {
+		if g == localSet || sets[g] {
 			continue
 		}
 		sets[g] = true
-		groups++
-		if len(g.members) < 2 {
-			return fmt.Errorf("set %s of %d members", g.key, len(g.members))
+		if len(set.members) < 2 {
+			return fmt.Errorf("set %s of %d members", set.key, len(set.members))
 		}
-		if other, dup := keys[g.key]; dup {
-			return fmt.Errorf("set %s shares its key with %s", g.key, other)
+		if other, dup := keys[set.key]; dup {
+			return fmt.Errorf("set %s shares its key with %s", set.key, other)
 		}
-		keys[g.key] = "set " + g.key.String()
+		keys[set.key] = "set " + set.key.String()
 		member := false
-		for _, m := range g.members {
-			if m.grp != g {
-				return fmt.Errorf("set %s: member %s points elsewhere", g.key, m.id)
+		for _, m := range set.members {
+			if s.entries[m].set != g {
+				return fmt.Errorf("set %s: member %s points elsewhere", set.key, s.id(m))
 			}
-			if m.id.Compare(g.key) < 0 {
-				return fmt.Errorf("set %s: member %s is smaller than the key", g.key, m.id)
+			if s.id(m).Compare(set.key) < 0 {
+				return fmt.Errorf("set %s: member %s is smaller than the key", set.key, s.id(m))
 			}
-			member = member || m.id == g.key
+			member = member || s.id(m) == set.key
 		}
-		if member == g.ghost {
-			return fmt.Errorf("set %s: ghost %v, key a member %v", g.key, g.ghost, member)
+		if member == set.ghost {
+			return fmt.Errorf("set %s: ghost %v, key a member %v", set.key, set.ghost, member)
 		}
-		if g.ghost && s.ghosts[g.key] != g {
-			return fmt.Errorf("set %s: ghost not in the ghost map", g.key)
+		if set.ghost && s.ghosts[set.key] != g {
+			return fmt.Errorf("set %s: ghost not in the ghost map", set.key)
 		}
-		if g.ghost {
-			if k := s.entries[g.key]; k != nil && k.grp != &s.local {
-				return fmt.Errorf("set %s: ghost key names a live node outside the local domain", g.key)
+		if set.ghost {
+			if k := s.find(set.key); k != 0 && s.entries[k].set != localSet {
+				return fmt.Errorf("set %s: ghost key names a live node outside the local domain", set.key)
 			}
+		}
+		if set.pos >= len(s.list) || s.list[set.pos] != g {
+			return fmt.Errorf("set %s: not at its place %d in the list", set.key, set.pos)
 		}
 	}
-	for _, m := range s.local.members {
-		if m.grp != &s.local || s.entries[m.id] != m {
-			return fmt.Errorf("local member %s broken", m.id)
+	if s.sets[localSet].key != s.self {
+		return fmt.Errorf("local domain keyed %s", s.sets[localSet].key)
+	}
+	for _, m := range s.sets[localSet].members {
+		if s.entries[m].set != localSet || s.slot[s.entries[m].num] != m {
+			return fmt.Errorf("local member %s broken", s.id(m))
 		}
 	}
 	for k, g := range s.ghosts {
-		if !sets[g] || !g.ghost || g.key != k {
+		if !sets[g] || !s.sets[g].ghost || s.sets[g].key != k {
 			return fmt.Errorf("ghost map entry %s stale", k)
 		}
 	}
-	if reports != s.reports || groups != s.groups {
-		return fmt.Errorf("counted %d reports and %d sets, store says %d and %d", reports, groups, s.reports, s.groups)
+	for _, g := range s.freeSets {
+		if sets[g] || len(s.sets[g].members) != 0 {
+			return fmt.Errorf("free set %d in use", g)
+		}
+	}
+	if len(s.list) != len(sets) || len(sets)+len(s.freeSets) != len(s.sets)-2 {
+		return fmt.Errorf("%d sets in use, %d listed, %d free, in a slab of %d", len(sets), len(s.list), len(s.freeSets), len(s.sets)-2)
+	}
+	if reports != s.reports || len(sets) != s.groups {
+		return fmt.Errorf("counted %d reports and %d sets, store says %d and %d", reports, len(sets), s.reports, s.groups)
 	}
 	return nil
+}
+
+// lastHeard returns when the store records id as last heard of.
+func (s *Store) lastHeard(id core.NetID) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.time(s.entries[s.find(id)].last)
 }
 
 // TestClockSteppedBack checks that an entry heard of before more than
@@ -129,13 +190,13 @@ func TestClockSteppedBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 40 entries at 0..39 s; the 16th latest was heard of at 23 s.
-	if got, want := s.entries[late].last, t0.Add(23*time.Second); !got.Equal(want) {
+	if got, want := s.lastHeard(late), t0.Add(23*time.Second); !got.Equal(want) {
 		t.Errorf("recorded at %v, want %v", got.Sub(t0), want.Sub(t0))
 	}
 	// A small step back is exact.
 	near := core.NetIDFrom4([4]byte{10, 0, 1, 2}, 29999)
 	s.ObserveDestinations([]core.NetID{near}, t0.Add(30*time.Second))
-	if got, want := s.entries[near].last, t0.Add(30*time.Second); !got.Equal(want) {
+	if got, want := s.lastHeard(near), t0.Add(30*time.Second); !got.Equal(want) {
 		t.Errorf("recorded at %v, want %v", got.Sub(t0), want.Sub(t0))
 	}
 	if err := s.check(); err != nil {
@@ -144,52 +205,131 @@ func TestClockSteppedBack(t *testing.T) {
 }
 
 // TestInvariantsRandom drives a small store with seeded random observations,
-// expiries and evictions, and checks its invariants after every step.
+// expiries and evictions, and checks its invariants after every step: among
+// 40 nodes, among 250 (its private index is then compacted again and
+// again), and among 250 with an index shared with another store.
 func TestInvariantsRandom(t *testing.T) {
-	for seed := range uint64(20) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 1))
-			node := func() core.NetID {
-				return core.NetIDFrom4([4]byte{10, 0, 0, byte(1 + rng.IntN(40))}, 29999)
+	for _, c := range []struct {
+		pool   int
+		shared bool
+	}{{40, false}, {250, false}, {250, true}} {
+		for seed := range uint64(20) {
+			t.Run(fmt.Sprintf("%d/shared=%v/%d", c.pool, c.shared, seed), func(t *testing.T) {
+				testInvariantsRandom(t, seed, c.pool, c.shared)
+			})
+		}
+	}
+}
+
+// testInvariantsRandom is one run of TestInvariantsRandom: nodes drawn from
+// the first pool addresses from 10.0.0.1 up.
+func testInvariantsRandom(t *testing.T, seed uint64, pool int, shared bool) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	self := core.NetIDFrom4([4]byte{10, 0, 0, 7}, 29999)
+	cfg := Config{Self: self, MaxAge: 20 * time.Second, MaxPeers: 25}
+	if shared {
+		cfg.Index = new(Index)
+		// Another store has numbered every node already, in reverse.
+		for i := pool; i > 0; i-- {
+			cfg.Index.number(core.NetIDFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}, 29999))
+		}
+	}
+	node := func() core.NetID {
+		i := 1 + rng.IntN(pool)
+		return core.NetIDFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}, 29999)
+	}
+	s := New(cfg)
+	now := time.Unix(1_700_000_000, 0)
+	for step := range 3000 {
+		// Mostly forward, sometimes a little back.
+		now = now.Add(time.Duration(rng.IntN(4000)-500) * time.Millisecond)
+		if rng.IntN(200) == 0 {
+			now = now.Add(-time.Minute) // a clock stepped back
+		}
+		switch rng.IntN(10) {
+		case 0:
+			s.Expire(now)
+		case 1:
+			s.ObserveDestinations([]core.NetID{node(), node()}, now)
+		default:
+			o := core.Observation{From: node(), Via: core.ViaTCP, Now: now, SelfSeq: core.MulticastSeq(rng.IntN(100))}
+			if rng.IntN(4) == 0 {
+				o.Via = core.ViaMulticast
 			}
-			self := core.NetIDFrom4([4]byte{10, 0, 0, 7}, 29999)
-			s := New(Config{Self: self, MaxAge: 20 * time.Second, MaxPeers: 25})
-			now := time.Unix(1_700_000_000, 0)
-			for step := range 3000 {
-				// Mostly forward, sometimes a little back.
-				now = now.Add(time.Duration(rng.IntN(4000)-500) * time.Millisecond)
-				if rng.IntN(200) == 0 {
-					now = now.Add(-time.Minute) // a clock stepped back
-				}
-				switch rng.IntN(10) {
-				case 0:
-					s.Expire(now)
-				case 1:
-					s.ObserveDestinations([]core.NetID{node(), node()}, now)
-				default:
-					o := core.Observation{From: node(), Via: core.ViaTCP, Now: now, SelfSeq: core.MulticastSeq(rng.IntN(100))}
-					if rng.IntN(4) == 0 {
-						o.Via = core.ViaMulticast
-					}
-					for range rng.IntN(4) {
-						o.Seen = append(o.Seen, core.SeenEntry{Node: node(), Seq: core.MulticastSeq(rng.IntN(100))})
-					}
-					for range rng.IntN(3) {
-						o.Others = append(o.Others, node())
-					}
-					for range rng.IntN(3) {
-						g := core.Group{Entry: node()}
-						for range rng.IntN(4) {
-							g.Members = append(g.Members, node())
-						}
-						o.Groups = append(o.Groups, g)
-					}
-					s.Observe(o)
-				}
-				if err := s.check(); err != nil {
-					t.Fatalf("step %d: %v", step, err)
-				}
+			for range rng.IntN(4) {
+				o.Seen = append(o.Seen, core.SeenEntry{Node: node(), Seq: core.MulticastSeq(rng.IntN(100))})
 			}
-		})
+			for range rng.IntN(3) {
+				o.Others = append(o.Others, node())
+			}
+			for range rng.IntN(3) {
+				g := core.Group{Entry: node()}
+				for range rng.IntN(4) {
+					g.Members = append(g.Members, node())
+				}
+				o.Groups = append(o.Groups, g)
+			}
+			s.Observe(o)
+		}
+		if err := s.check(); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+	}
+}
+
+// TestPrivateIndexCompacts runs 100000 distinct nodes through a store of at
+// most 100 entries and checks that its private index, its slots and its
+// slab stay bounded while it answers as it should.
+func TestPrivateIndexCompacts(t *testing.T) {
+	const maxPeers, batch = 100, 7
+	s := New(Config{Self: core.NetIDFrom4([4]byte{10, 0, 0, 1}, 1), MaxAge: time.Hour, MaxPeers: maxPeers})
+	now := time.Unix(1_700_000_000, 0)
+	node := func(i int) core.NetID {
+		return core.NetIDFrom4([4]byte{10, 1 + byte(i>>16), byte(i >> 8), byte(i)}, 29999)
+	}
+	compactions, numbers := 0, 0
+	for i := 0; i < 100000; i += batch {
+		now = now.Add(time.Millisecond)
+		ids := make([]core.NetID, batch)
+		for k := range ids {
+			ids[k] = node(i + k)
+		}
+		// Hear of the first two again, and tie them to the newcomers, so
+		// that sets form, survive compactions and dissolve.
+		s.Observe(core.Observation{From: node(0), Via: core.ViaTCP, Now: now, Others: []core.NetID{node(1)}})
+		s.Observe(core.Observation{From: node(1), Via: core.ViaTCP, Now: now, Seen: []core.SeenEntry{{Node: ids[0], Seq: 1}}, Groups: []core.Group{{Entry: node(0), Members: ids[1:3]}}})
+		s.ObserveDestinations(ids, now)
+		if n := s.index.Len(); n < numbers {
+			compactions++
+		}
+		numbers = s.index.Len()
+		// Compaction comes at the end of a call that leaves more than twice
+		// as many numbers as entries; append may double the slots' array.
+		if limit := 2*maxPeers + batch + 3; numbers > limit || cap(s.slot) > 2*limit || len(s.entries) > maxPeers+batch+4 {
+			t.Fatalf("after %d nodes: %d numbers, %d slots, a slab of %d entries", i+batch, numbers, cap(s.slot), len(s.entries))
+		}
+		if i%1000 == 0 {
+			if err := s.check(); err != nil {
+				t.Fatalf("after %d nodes: %v", i+batch, err)
+			}
+		}
+	}
+	if compactions < 100 {
+		t.Errorf("%d compactions", compactions)
+	}
+	if err := s.check(); err != nil {
+		t.Fatal(err)
+	}
+	peers := s.Peers(now)
+	if len(peers) != maxPeers || !slices.Contains(peers, node(0)) || !slices.Contains(peers, node(1)) {
+		t.Errorf("Peers = %v", peers)
+	}
+	for _, p := range peers {
+		if _, ok := s.Domain(p); !ok {
+			t.Errorf("Domain(%s) unknown", p)
+		}
+	}
+	if k, _ := s.Domain(node(1)); k != node(0) {
+		t.Errorf("Domain(%s) = %s, want %s", node(1), k, node(0))
 	}
 }

@@ -25,8 +25,17 @@ type Config struct {
 	// means DefaultMaxAge.
 	MaxAge time.Duration
 	// MaxPeers caps the number of entries. Beyond it, the entry heard of
-	// longest ago is evicted. Zero or negative means DefaultMaxPeers.
+	// longest ago is evicted. Zero or negative means DefaultMaxPeers;
+	// more than 2³⁰ means 2³⁰.
 	MaxPeers int
+	// Index, when not nil, is the [Index] the store numbers NetIDs in,
+	// shared with other stores: for processes that hold many nodes
+	// (simulations), so that each NetID is hashed once for all the stores,
+	// and each store finds an entry by number in an array of its own. A
+	// shared index never forgets a NetID: it is meant for a fixed
+	// population. When Index is nil the store keeps a private index, which
+	// it renumbers as entries come and go, so that churn does not grow it.
+	Index *Index
 }
 
 // Stats is a snapshot of a Store's size and of what it forgot.
@@ -40,54 +49,80 @@ type Stats struct {
 }
 
 // Store is a [core.PeerStore]. It is safe for concurrent use; one mutex
-// guards it and no method blocks on anything else.
+// guards it and no method blocks on anything else (a shared [Index] has a
+// lock of its own, held only to look a NetID up or to add one).
+//
+// Its entries hold no pointer, so the garbage collector does not scan them:
+// they live in a slab and link to each other by their index in it, times are
+// int64 nanoseconds since the store's epoch (the first time it was given),
+// and a NetID is found through the [Index]'s number for it.
 type Store struct {
 	mu       sync.Mutex
 	self     core.NetID
 	maxAge   time.Duration
 	maxPeers int
 
-	entries    map[core.NetID]*entry
-	head, tail *entry // every entry, ordered by last heard, oldest first
+	index   *Index
+	private bool         // index is the store's own, renumbered by compact
+	ids     []core.NetID // index.netIDs(), covering the number of every entry
+	slot    []int32      // by number: the entry of that NetID, 0 for none
 
-	local  group                 // the local domain: key self; self is not a member
-	ghosts map[core.NetID]*group // sets whose key names a node no longer in them
-	groups int                   // sets of two or more outside the local domain
-	list   []*group              // those sets, for SampleGroups
-	next   int                   // the set SampleGroups starts from next
+	entries    []entry // the slab; entries[0] is never used, so 0 means none
+	free       int32   // first free entry of the slab, linked by next
+	live       int     // entries in use
+	head, tail int32   // every entry, ordered by last heard, oldest first
+
+	epoch    time.Time // times are kept as nanoseconds since epoch
+	hasEpoch bool
+
+	sets     []labelSet           // the slab of label sets; sets[0] unused, sets[localSet] the local domain
+	freeSets []int32              // sets of the slab not in use
+	ghosts   map[core.NetID]int32 // sets whose key names a node no longer in them
+	groups   int                  // sets of two or more outside the local domain
+	list     []int32              // those sets, for SampleGroups
+	next     int                  // the set SampleGroups starts from next
 
 	reports          int
 	expired, evicted uint64
 
-	seen    []*entry // scratch for Observe, kept to spare an allocation per frame
-	learned bool     // whether the current Observe taught anything
+	seen    []int32 // scratch for Observe, kept to spare an allocation per frame
+	learned bool    // whether the current Observe taught anything
 }
 
 var _ core.PeerStore = (*Store)(nil)
 
-// entry is one known node.
+// entry is one known node, 48 bytes without a pointer. Index 0 in any of
+// its int32 fields means none.
 type entry struct {
-	id         core.NetID
-	last       time.Time // when it was last heard of
-	prev, next *entry    // neighbours in last-heard order
+	last      int64  // when it was last heard of, in nanoseconds since the epoch
+	reportAt  int64  // when its first-hand report arrived, likewise
+	reportLag uint64 // the report's lag
+	num       uint32 // its NetID's number in the index
 
-	report    core.Report
+	prev, next int32 // neighbours in last-heard order; next also links the free entries
+
+	set       int32 // its label set, 0 when it is alone (its key is its NetID)
+	member    int32 // its index in the set's members
 	hasReport bool
-
-	grp  *group // its label set, nil when it is alone (its key is its id)
-	gidx int    // its index in grp.members
 }
 
-// group is a label set of nodes believed in one multicast domain. Outside
-// the local domain a group has at least two members; a node alone has no
-// group.
-type group struct {
+// localSet is the index, in Store.sets, of the local domain.
+const localSet = 1
+
+// labelSet is a label set of nodes believed in one multicast domain. Outside
+// the local domain a set has at least two members; a node alone has no
+// set.
+type labelSet struct {
 	key     core.NetID
-	members []*entry
-	ghost   bool // key names a node that is no longer a member
-	pos     int  // index in Store.list
-	cursor  int  // where SampleGroups takes members from next
+	members []int32 // entries
+	ghost   bool    // key names a node that is no longer a member
+	pos     int     // index in Store.list
+	cursor  int     // where SampleGroups takes members from next
 }
+
+// maxMaxPeers bounds MaxPeers: entries are numbered by int32, and one call
+// may add entries beyond the cap before it evicts.
+const maxMaxPeers = 1 << 30
 
 // New returns an empty Store configured by cfg, with defaults filled in.
 func New(cfg Config) *Store {
@@ -97,14 +132,20 @@ func New(cfg Config) *Store {
 	if cfg.MaxPeers <= 0 {
 		cfg.MaxPeers = DefaultMaxPeers
 	}
-	return &Store{
+	s := &Store{
 		self:     cfg.Self,
 		maxAge:   cfg.MaxAge,
-		maxPeers: cfg.MaxPeers,
-		entries:  make(map[core.NetID]*entry),
-		local:    group{key: cfg.Self},
-		ghosts:   make(map[core.NetID]*group),
+		maxPeers: min(cfg.MaxPeers, maxMaxPeers),
+		index:    cfg.Index,
+		entries:  make([]entry, 1),
+		sets:     make([]labelSet, localSet+1),
+		ghosts:   make(map[core.NetID]int32),
 	}
+	if s.index == nil {
+		s.index, s.private = new(Index), true
+	}
+	s.sets[localSet].key = cfg.Self
+	return s
 }
 
 // ObserveDestinations records nodes a broadcast was addressed to: each is
@@ -112,8 +153,9 @@ func New(cfg Config) *Store {
 func (s *Store) ObserveDestinations(ids []core.NetID, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	at := s.nanos(now)
 	for _, id := range ids {
-		s.touch(id, now)
+		s.touch(id, at)
 	}
 	s.trim()
 }
@@ -132,9 +174,9 @@ func (s *Store) Observe(o core.Observation) bool {
 	defer s.mu.Unlock()
 	s.learned = false
 
-	now := o.Now
+	now := s.nanos(o.Now)
 	from := s.touch(o.From, now)
-	fromLocal := o.Via == core.ViaMulticast || from.grp == &s.local
+	fromLocal := o.Via == core.ViaMulticast || s.entries[from].set == localSet
 
 	// Own knowledge: the seen list.
 	seen := s.seen[:0]
@@ -145,20 +187,21 @@ func (s *Store) Observe(o core.Observation) bool {
 			if se.Seq < o.SelfSeq {
 				lag = uint64(o.SelfSeq - se.Seq)
 			}
-			if !from.hasReport {
-				from.hasReport = true
+			f := &s.entries[from]
+			if !f.hasReport {
+				f.hasReport = true
 				s.reports++
-				from.report = core.Report{At: now, Lag: lag}
-			} else if !now.Before(from.report.At) {
-				from.report = core.Report{At: now, Lag: lag}
+				f.reportAt, f.reportLag = now, lag
+			} else if now >= f.reportAt {
+				f.reportAt, f.reportLag = now, lag
 			}
 			continue
 		}
 		x := s.touch(se.Node, now)
-		if x == nil {
+		if x == 0 {
 			continue
 		}
-		if x.grp == &s.local {
+		if s.entries[x].set == localSet {
 			fromLocal = true
 		}
 		seen = append(seen, x)
@@ -173,7 +216,6 @@ func (s *Store) Observe(o core.Observation) bool {
 			s.merge(from, x)
 		}
 	}
-	clear(seen)
 	s.seen = seen[:0]
 
 	for _, id := range o.Others {
@@ -182,7 +224,7 @@ func (s *Store) Observe(o core.Observation) bool {
 
 	// Hints: the distribution list.
 	for _, g := range o.Groups {
-		first := s.hint(nil, s.touch(g.Entry, now))
+		first := s.hint(0, s.touch(g.Entry, now))
 		for _, id := range g.Members {
 			first = s.hint(first, s.touch(id, now))
 		}
@@ -193,11 +235,11 @@ func (s *Store) Observe(o core.Observation) bool {
 
 // hint applies one node of a received group: a node outside the local
 // domain merges with first, the group's first such node, which hint returns.
-func (s *Store) hint(first, e *entry) *entry {
-	if e == nil || e.grp == &s.local {
+func (s *Store) hint(first, e int32) int32 {
+	if e == 0 || s.entries[e].set == localSet {
 		return first
 	}
-	if first == nil {
+	if first == 0 {
 		return e
 	}
 	s.merge(first, e)
@@ -209,9 +251,13 @@ func (s *Store) hint(first, e *entry) *entry {
 func (s *Store) Peers(now time.Time) []core.NetID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]core.NetID, 0, len(s.entries))
-	for e := s.tail; e != nil && !s.old(e, now); e = e.prev {
-		out = append(out, e.id)
+	if s.live == 0 {
+		return nil
+	}
+	cutoff := s.cutoff(now)
+	out := make([]core.NetID, 0, s.live)
+	for i := s.tail; i != 0 && s.entries[i].last >= cutoff; i = s.entries[i].prev {
+		out = append(out, s.ids[s.entries[i].num])
 	}
 	if len(out) == 0 {
 		return nil
@@ -221,15 +267,18 @@ func (s *Store) Peers(now time.Time) []core.NetID {
 }
 
 // Report returns the latest first-hand report that id receives the local
-// node's multicast. A report goes when its node expires.
+// node's multicast. A report goes when its node expires. Its time is the
+// one Observe was given, as the store keeps it: the same instant
+// ([time.Time.Equal]), in the location of the store's first time.
 func (s *Store) Report(id core.NetID) (core.Report, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.entries[id]
-	if e == nil || !e.hasReport {
+	i := s.find(id)
+	if i == 0 || !s.entries[i].hasReport {
 		return core.Report{}, false
 	}
-	return e.report, true
+	e := &s.entries[i]
+	return core.Report{At: s.time(e.reportAt), Lag: e.reportLag}, true
 }
 
 // Domain returns the key of id's label set: Config.Self for the local node
@@ -242,14 +291,14 @@ func (s *Store) Domain(id core.NetID) (key core.NetID, ok bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.entries[id]
+	i := s.find(id)
 	switch {
-	case e == nil:
+	case i == 0:
 		return core.NetID{}, false
-	case e.grp == nil:
-		return e.id, true
+	case s.entries[i].set == 0:
+		return id, true
 	}
-	return e.grp.key, true
+	return s.sets[s.entries[i].set].key, true
 }
 
 // Expire forgets every entry not heard of within MaxAge of now, with its
@@ -257,10 +306,15 @@ func (s *Store) Domain(id core.NetID) (key core.NetID, ok bool) {
 func (s *Store) Expire(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.head != nil && s.old(s.head, now) {
+	if s.live == 0 {
+		return
+	}
+	cutoff := s.cutoff(now)
+	for s.head != 0 && s.entries[s.head].last < cutoff {
 		s.remove(s.head)
 		s.expired++
 	}
+	s.compact()
 }
 
 // Len returns the number of entries, those expired but not yet removed by
@@ -268,7 +322,7 @@ func (s *Store) Expire(now time.Time) {
 func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.entries)
+	return s.live
 }
 
 // Stats returns a snapshot of the store's counters.
@@ -276,212 +330,305 @@ func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Stats{
-		Entries:     len(s.entries),
+		Entries:     s.live,
 		Reports:     s.reports,
-		LocalDomain: len(s.local.members),
+		LocalDomain: len(s.sets[localSet].members),
 		Groups:      s.groups,
 		Expired:     s.expired,
 		Evicted:     s.evicted,
 	}
 }
 
-// old reports whether e was last heard of more than MaxAge before now.
-func (s *Store) old(e *entry, now time.Time) bool {
-	return now.Sub(e.last) > s.maxAge
+// nanos returns t as nanoseconds since the epoch, which the first call
+// sets. Unlike Unix nanoseconds, this suits any clock, a simulated one
+// included, and keeps comparing monotonic clock readings when t and the
+// epoch have them, as time.Time.Sub does; times more than 292 years from
+// the epoch saturate.
+func (s *Store) nanos(t time.Time) int64 {
+	if !s.hasEpoch {
+		s.epoch, s.hasEpoch = t, true
+	}
+	return int64(t.Sub(s.epoch))
 }
 
-// touch records that id was heard of at now and returns its entry, or nil
-// for an invalid NetID or the local node. It never removes an entry, so
-// entries returned earlier in one call stay valid; trim restores the cap.
-func (s *Store) touch(id core.NetID, now time.Time) *entry {
-	if !id.IsValid() || id == s.self {
-		return nil
+// time returns nanoseconds since the epoch as a time.Time.
+func (s *Store) time(ns int64) time.Time {
+	return s.epoch.Add(time.Duration(ns))
+}
+
+// cutoff returns the time, in nanoseconds since the epoch, before which an
+// entry was heard of more than MaxAge before now.
+func (s *Store) cutoff(now time.Time) int64 {
+	return s.nanos(now.Add(-s.maxAge))
+}
+
+// find returns id's entry, 0 when it has none. It never numbers id.
+func (s *Store) find(id core.NetID) int32 {
+	num, ok := s.index.lookup(id)
+	if !ok || int(num) >= len(s.slot) {
+		return 0
 	}
-	e := s.entries[id]
-	if e == nil {
-		e = &entry{id: id, last: now}
-		if g := s.ghosts[id]; g != nil {
-			// id names a set it left: give that set a key of its own.
-			delete(s.ghosts, id)
-			g.ghost = false
-			g.key = g.members[0].id
-			for _, m := range g.members[1:] {
-				if m.id.Compare(g.key) < 0 {
-					g.key = m.id
-				}
+	return s.slot[num]
+}
+
+// id returns the NetID of entry i.
+func (s *Store) id(i int32) core.NetID {
+	return s.ids[s.entries[i].num]
+}
+
+// touch records that id was heard of at now and returns its entry, or 0 for
+// an invalid NetID or the local node. It never removes an entry, so entries
+// returned earlier in one call stay valid (though a new entry may move the
+// slab: hold indices, not pointers, across a touch); trim restores the cap.
+func (s *Store) touch(id core.NetID, now int64) int32 {
+	if !id.IsValid() || id == s.self {
+		return 0
+	}
+	num := s.index.number(id)
+	if int(num) >= len(s.slot) {
+		// A number handed out since the last look: catch up with the index.
+		s.ids = s.index.netIDs()
+		s.slot = append(s.slot, make([]int32, len(s.ids)-len(s.slot))...)
+	}
+	if i := s.slot[num]; i != 0 {
+		if e := &s.entries[i]; now > e.last {
+			e.last = now
+			s.unlink(i)
+			s.insert(i)
+		}
+		return i
+	}
+	if g, ok := s.ghosts[id]; ok {
+		// id names a set it left: give that set a key of its own.
+		delete(s.ghosts, id)
+		set := &s.sets[g]
+		set.ghost = false
+		set.key = s.id(set.members[0])
+		for _, m := range set.members[1:] {
+			if k := s.id(m); k.Compare(set.key) < 0 {
+				set.key = k
 			}
 		}
-		s.entries[id] = e
-		s.insert(e)
-		s.learned = true
-		return e
 	}
-	if now.After(e.last) {
-		e.last = now
-		s.unlink(e)
-		s.insert(e)
+	i := s.alloc()
+	s.entries[i] = entry{last: now, num: num}
+	s.slot[num] = i
+	s.insert(i)
+	s.learned = true
+	return i
+}
+
+// alloc returns a free entry of the slab, growing it when none is.
+func (s *Store) alloc() int32 {
+	s.live++
+	if i := s.free; i != 0 {
+		s.free = s.entries[i].next
+		return i
 	}
-	return e
+	s.entries = append(s.entries, entry{})
+	return int32(len(s.entries) - 1)
 }
 
 // maxWalk bounds how far insert looks back for an entry's place.
 const maxWalk = 16
 
-// insert links e into the list after the last entry heard of no later than
-// it: O(1) when times arrive in order, at most maxWalk steps otherwise. When
-// more than maxWalk entries were heard of later than e (a clock stepped
-// back), e is recorded as heard of when the maxWalk-th latest was: a little
-// later than it was, so a stepped clock costs precision, never a walk of
-// the whole list.
-func (s *Store) insert(e *entry) {
+// insert links entry i into the list after the last entry heard of no later
+// than it: O(1) when times arrive in order, at most maxWalk steps otherwise.
+// When more than maxWalk entries were heard of later than i (a clock stepped
+// back), i is recorded as heard of when the maxWalk-th latest was: a little
+// later than it was, so a stepped clock costs precision, never a walk of the
+// whole list.
+func (s *Store) insert(i int32) {
+	e := &s.entries[i]
 	p := s.tail
-	for steps := 0; p != nil && p.last.After(e.last); steps++ {
+	for steps := 0; p != 0 && s.entries[p].last > e.last; steps++ {
 		if steps == maxWalk {
-			e.last = p.last
+			e.last = s.entries[p].last
 			break
 		}
-		p = p.prev
+		p = s.entries[p].prev
 	}
 	e.prev = p
-	if p == nil {
+	if p == 0 {
 		e.next = s.head
-		s.head = e
+		s.head = i
 	} else {
-		e.next = p.next
-		p.next = e
+		e.next = s.entries[p].next
+		s.entries[p].next = i
 	}
-	if e.next == nil {
-		s.tail = e
+	if e.next == 0 {
+		s.tail = i
 	} else {
-		e.next.prev = e
+		s.entries[e.next].prev = i
 	}
 }
 
-// unlink takes e out of the list.
-func (s *Store) unlink(e *entry) {
-	if e.prev == nil {
+// unlink takes entry i out of the list.
+func (s *Store) unlink(i int32) {
+	e := &s.entries[i]
+	if e.prev == 0 {
 		s.head = e.next
 	} else {
-		e.prev.next = e.next
+		s.entries[e.prev].next = e.next
 	}
-	if e.next == nil {
+	if e.next == 0 {
 		s.tail = e.prev
 	} else {
-		e.next.prev = e.prev
+		s.entries[e.next].prev = e.prev
 	}
-	e.prev, e.next = nil, nil
+	e.prev, e.next = 0, 0
 }
 
 // trim evicts the entries heard of longest ago until at most maxPeers are
 // left.
 func (s *Store) trim() {
-	for len(s.entries) > s.maxPeers {
+	for s.live > s.maxPeers {
 		s.remove(s.head)
 		s.evicted++
 	}
+	s.compact()
 }
 
-// remove forgets e.
-func (s *Store) remove(e *entry) {
-	s.unlink(e)
-	s.leave(e)
+// remove forgets entry i and returns it to the slab's free entries.
+func (s *Store) remove(i int32) {
+	s.unlink(i)
+	s.leave(i)
+	e := &s.entries[i]
 	if e.hasReport {
 		s.reports--
 	}
-	delete(s.entries, e.id)
+	s.slot[e.num] = 0
+	*e = entry{next: s.free}
+	s.free = i
+	s.live--
 }
 
-// leave takes e out of its label set, if it has one.
-func (s *Store) leave(e *entry) {
-	g := e.grp
-	if g == nil {
+// minCompact is the size below which a private index is never compacted:
+// for a small store, renumbering would cost more than the numbers it frees.
+const minCompact = 64
+
+// compact renumbers a private index when more than half of its numbers name
+// no entry, so that churn does not grow it, or the slots, without bound.
+// It works in place: the index keeps the live entries' NetIDs, in the same
+// order, numbered from 0, and its map keeps the room it had, which churn
+// would fill again. It costs O(numbers), after at least half as many new
+// numbers or removals since the last time: O(1) amortised.
+func (s *Store) compact() {
+	if !s.private {
 		return
 	}
-	last := len(g.members) - 1
-	moved := g.members[last]
-	g.members[e.gidx] = moved
-	moved.gidx = e.gidx
-	g.members[last] = nil
-	g.members = g.members[:last]
-	e.grp, e.gidx = nil, 0
-	if g == &s.local {
+	if n := len(s.ids); n <= minCompact || n <= 2*s.live {
 		return
 	}
-	if len(g.members) == 1 {
+	x := s.index
+	x.mu.Lock() // no other store knows x: for form's sake
+	defer x.mu.Unlock()
+	kept := 0
+	for num, id := range x.ids {
+		i := s.slot[num]
+		if i == 0 {
+			delete(x.nums, id)
+			continue
+		}
+		// kept <= num: what the loop reads later is not yet overwritten.
+		x.ids[kept], x.nums[id] = id, uint32(kept)
+		s.slot[kept], s.entries[i].num = i, uint32(kept)
+		kept++
+	}
+	x.ids, s.ids, s.slot = x.ids[:kept], x.ids[:kept], s.slot[:kept]
+}
+
+// leave takes entry i out of its label set, if it has one.
+func (s *Store) leave(i int32) {
+	e := &s.entries[i]
+	g := e.set
+	if g == 0 {
+		return
+	}
+	set := &s.sets[g]
+	last := len(set.members) - 1
+	moved := set.members[last]
+	set.members[e.member] = moved
+	s.entries[moved].member = e.member
+	set.members = set.members[:last]
+	e.set, e.member = 0, 0
+	if g == localSet {
+		return
+	}
+	if len(set.members) == 1 {
 		// A node alone has no set: dissolve it.
-		rest := g.members[0]
-		rest.grp, rest.gidx = nil, 0
-		g.members = nil
-		if g.ghost {
-			delete(s.ghosts, g.key)
+		rest := &s.entries[set.members[0]]
+		rest.set, rest.member = 0, 0
+		if set.ghost {
+			delete(s.ghosts, set.key)
 		}
 		s.groups--
 		s.unlist(g)
+		s.release(g)
 		return
 	}
-	if g.key == e.id {
-		g.ghost = true
-		s.ghosts[g.key] = g
+	if id := s.id(i); set.key == id {
+		set.ghost = true
+		s.ghosts[id] = g
 	}
 }
 
-// joinLocal moves e, alone, into the local domain.
-func (s *Store) joinLocal(e *entry) {
-	if e.grp == &s.local {
+// joinLocal moves entry i, alone, into the local domain.
+func (s *Store) joinLocal(i int32) {
+	if s.entries[i].set == localSet {
 		return
 	}
 	s.learned = true
-	s.leave(e)
-	s.add(&s.local, e)
+	s.leave(i)
+	s.add(localSet, i)
 }
 
-// add puts e, which has no set, into g.
-func (s *Store) add(g *group, e *entry) {
-	e.grp, e.gidx = g, len(g.members)
-	g.members = append(g.members, e)
-	if g != &s.local {
-		s.setKey(g, e.id)
+// add puts entry i, which has no set, into set g.
+func (s *Store) add(g, i int32) {
+	set := &s.sets[g]
+	e := &s.entries[i]
+	e.set, e.member = g, int32(len(set.members))
+	set.members = append(set.members, i)
+	if g != localSet {
+		s.setKey(g, s.id(i))
 	}
 }
 
-// setKey gives g, a set outside the local domain, the key k when k is
-// smaller than its own; k names a member of g or a node whose key a merged
-// set carried (a ghost when it is not a member).
-func (s *Store) setKey(g *group, k core.NetID) {
-	if k.Compare(g.key) >= 0 {
+// setKey gives set g, outside the local domain, the key k when k is smaller
+// than its own; k names a member of g or a node whose key a merged set
+// carried (a ghost when it is not a member).
+func (s *Store) setKey(g int32, k core.NetID) {
+	set := &s.sets[g]
+	if k.Compare(set.key) >= 0 {
 		return
 	}
-	if g.ghost {
-		delete(s.ghosts, g.key)
+	if set.ghost {
+		delete(s.ghosts, set.key)
 	}
-	g.key = k
-	e := s.entries[k]
-	g.ghost = e == nil || e.grp != g
-	if g.ghost {
+	set.key = k
+	i := s.find(k)
+	set.ghost = i == 0 || s.entries[i].set != g
+	if set.ghost {
 		s.ghosts[k] = g
 	}
 }
 
-// merge unites the sets of a and b, both outside the local domain: the
-// members of the smaller set move, and the smaller key stays.
-func (s *Store) merge(a, b *entry) {
-	ga, gb := a.grp, b.grp
+// merge unites the sets of entries a and b, both outside the local domain:
+// the members of the smaller set move, and the smaller key stays.
+func (s *Store) merge(a, b int32) {
+	ga, gb := s.entries[a].set, s.entries[b].set
 	switch {
-	case a == b || ga == &s.local || gb == &s.local:
+	case a == b || ga == localSet || gb == localSet:
 		return
-	case ga == nil && gb == nil:
+	case ga == 0 && gb == 0:
 		s.learned = true
-		g := &group{key: a.id}
-		a.grp, a.gidx = g, 0
-		g.members = []*entry{a}
-		s.groups++
-		g.pos = len(s.list)
-		s.list = append(s.list, g)
+		g := s.newSet(s.id(a))
+		s.add(g, a)
 		s.add(g, b)
-	case ga == nil:
+	case ga == 0:
 		s.learned = true
 		s.add(gb, a)
-	case gb == nil:
+	case gb == 0:
 		s.learned = true
 		s.add(ga, b)
 	case ga == gb:
@@ -489,30 +636,58 @@ func (s *Store) merge(a, b *entry) {
 	default:
 		s.learned = true
 		big, small := ga, gb
-		if len(small.members) > len(big.members) {
+		if len(s.sets[small].members) > len(s.sets[big].members) {
 			big, small = small, big
 		}
-		for _, m := range small.members {
-			m.grp, m.gidx = big, len(big.members)
-			big.members = append(big.members, m)
+		bs, ss := &s.sets[big], &s.sets[small]
+		for _, m := range ss.members {
+			s.entries[m].set, s.entries[m].member = big, int32(len(bs.members))
+			bs.members = append(bs.members, m)
 		}
-		small.members = nil
+		key := ss.key
+		if ss.ghost {
+			delete(s.ghosts, key)
+		}
 		s.groups--
 		s.unlist(small)
-		if small.ghost {
-			delete(s.ghosts, small.key)
-		}
-		s.setKey(big, small.key)
+		s.release(small)
+		s.setKey(big, key)
 	}
 }
 
-// unlist removes g from s.list.
-func (s *Store) unlist(g *group) {
+// newSet returns a new, empty set outside the local domain with the key k,
+// listed for SampleGroups. The caller adds its members.
+func (s *Store) newSet(k core.NetID) int32 {
+	var g int32
+	if n := len(s.freeSets); n > 0 {
+		g = s.freeSets[n-1]
+		s.freeSets = s.freeSets[:n-1]
+	} else {
+		s.sets = append(s.sets, labelSet{})
+		g = int32(len(s.sets) - 1)
+	}
+	set := &s.sets[g]
+	set.key, set.pos = k, len(s.list)
+	s.list = append(s.list, g)
+	s.groups++
+	return g
+}
+
+// release returns set g, emptied and unlisted, to the slab. Its members'
+// array stays, for the next set to fill.
+func (s *Store) release(g int32) {
+	set := &s.sets[g]
+	*set = labelSet{members: set.members[:0]}
+	s.freeSets = append(s.freeSets, g)
+}
+
+// unlist removes set g from s.list.
+func (s *Store) unlist(g int32) {
+	pos := s.sets[g].pos
 	last := len(s.list) - 1
 	moved := s.list[last]
-	s.list[g.pos] = moved
-	moved.pos = g.pos
-	s.list[last] = nil
+	s.list[pos] = moved
+	s.sets[moved].pos = pos
 	s.list = s.list[:last]
 }
 
@@ -531,14 +706,14 @@ func (s *Store) SampleGroups(max, members int) []core.Group {
 	out := make([]core.Group, 0, n)
 	for range n {
 		s.next %= len(s.list)
-		g := s.list[s.next]
+		set := &s.sets[s.list[s.next]]
 		s.next++
-		k := min(members, len(g.members))
+		k := min(members, len(set.members))
 		ids := make([]core.NetID, k)
 		for i := range ids {
-			g.cursor %= len(g.members)
-			ids[i] = g.members[g.cursor].id
-			g.cursor++
+			set.cursor %= len(set.members)
+			ids[i] = s.id(set.members[set.cursor])
+			set.cursor++
 		}
 		out = append(out, core.Group{Entry: ids[0], Members: ids[1:]})
 	}
