@@ -71,8 +71,9 @@ func (b *Body) AppendNetIDs(dst []core.NetID) []core.NetID {
 // bodyEncoder holds the scratch an encoder reuses between bodies. It is not
 // safe for concurrent use.
 type bodyEncoder struct {
-	idx  []int
-	seen []seenRef
+	spans []span
+	idx   []int
+	seen  []seenRef
 }
 
 // ref returns the index of id in t, or an error when the table lacks it.
@@ -84,13 +85,12 @@ func ref(t core.NetIDTable, id core.NetID, what string) (int, error) {
 	return i, nil
 }
 
-// indexes fills e.idx with the sorted table indexes of ids and reports a
+// list fills e.spans with the spans of the table entries ids and reports a
 // missing or repeated NetID. guess is where the first one likely is.
-func (e *bodyEncoder) indexes(t core.NetIDTable, ids []core.NetID, guess int, what string) error {
-	e.idx = slices.Grow(e.idx[:0], len(ids))
+func (e *bodyEncoder) list(t core.NetIDTable, ids []core.NetID, guess int, what string) error {
+	e.spans = e.spans[:0]
 	next := guess
-	ascending := true
-	for _, id := range ids {
+	for j, id := range ids {
 		// Lists are mostly runs of consecutive table entries: the entry
 		// after the previous one is checked first (t.IndexNear, inlined).
 		i := next
@@ -99,13 +99,31 @@ func (e *bodyEncoder) indexes(t core.NetIDTable, ids []core.NetID, guess int, wh
 			if i, ok = t.Index(id); !ok {
 				return fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, id)
 			}
-			ascending = ascending && (len(e.idx) == 0 || i > e.idx[len(e.idx)-1])
+			if n := len(e.spans); n > 0 && i < e.spans[n-1].end {
+				return e.unsortedList(t, ids[j:], what)
+			}
 		}
-		e.idx = append(e.idx, i)
+		e.spans = appendSpan(e.spans, i, i+1)
 		next = i + 1
 	}
-	if ascending { // strictly: sorted, without duplicates
-		return nil
+	return nil
+}
+
+// unsortedList is list after an entry of ids, the ones not yet in e.spans,
+// came before an earlier one: it sorts the indexes and checks for repeats.
+func (e *bodyEncoder) unsortedList(t core.NetIDTable, ids []core.NetID, what string) error {
+	e.idx = e.idx[:0]
+	for _, s := range e.spans {
+		for i := s.start; i < s.end; i++ {
+			e.idx = append(e.idx, i)
+		}
+	}
+	for _, id := range ids {
+		i, ok := t.Index(id)
+		if !ok {
+			return fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, id)
+		}
+		e.idx = append(e.idx, i)
 	}
 	slices.Sort(e.idx)
 	for j := 1; j < len(e.idx); j++ {
@@ -113,13 +131,14 @@ func (e *bodyEncoder) indexes(t core.NetIDTable, ids []core.NetID, guess int, wh
 			return fmt.Errorf("%w: %s names %s twice", ErrMalformed, what, t.At(e.idx[j]))
 		}
 	}
+	e.spans = spansOf(e.spans[:0], e.idx)
 	return nil
 }
 
-// tableIndexes fills e.idx with the indexes in t of the entries of p, which
-// are in order, so the indexes are too.
-func (e *bodyEncoder) tableIndexes(t, p core.NetIDTable) error {
-	e.idx = slices.Grow(e.idx[:0], p.Len())
+// tableList fills e.spans with the spans in t of the entries of p, which
+// are in order, so their indexes are too.
+func (e *bodyEncoder) tableList(t, p core.NetIDTable) error {
+	e.spans = e.spans[:0]
 	next := 0
 	for i := range p.Len() {
 		id := p.At(i)
@@ -127,10 +146,22 @@ func (e *bodyEncoder) tableIndexes(t, p core.NetIDTable) error {
 		if !ok {
 			return fmt.Errorf("%w: payload NetID %s not in the NetID table", ErrTableRef, id)
 		}
-		e.idx = append(e.idx, j)
+		e.spans = appendSpan(e.spans, j, j+1)
 		next = j + 1
 	}
 	return nil
+}
+
+// contains reports whether one of the spans sp, which ascend, holds entry
+// i. It looks from the first: a group's entry usually comes just before
+// its members.
+func contains(sp []span, i int) bool {
+	for _, s := range sp {
+		if i < s.end {
+			return i >= s.start
+		}
+	}
+	return false
 }
 
 // seenRef is a seen-list entry by table index.
@@ -140,23 +171,28 @@ type seenRef struct {
 }
 
 // seenRefs fills e.seen with the seen list by table index, in table order,
-// and e.idx with the indexes alone.
+// and e.spans with the spans of the indexes.
 func (e *bodyEncoder) seenRefs(t core.NetIDTable, seen []core.SeenEntry) error {
 	e.seen = e.seen[:0]
+	next, ascending := 0, true
 	for _, s := range seen {
-		i, err := ref(t, s.Node, "seen node")
-		if err != nil {
-			return err
+		i, ok := t.IndexNear(s.Node, next)
+		if !ok {
+			return fmt.Errorf("%w: seen node %s not in the NetID table", ErrTableRef, s.Node)
 		}
+		ascending = ascending && i >= next
 		e.seen = append(e.seen, seenRef{i, s.Seq})
+		next = i + 1
 	}
-	slices.SortFunc(e.seen, func(a, b seenRef) int { return a.idx - b.idx })
-	e.idx = e.idx[:0]
+	if !ascending {
+		slices.SortFunc(e.seen, func(a, b seenRef) int { return a.idx - b.idx })
+	}
+	e.spans = e.spans[:0]
 	for j, s := range e.seen {
 		if j > 0 && s.idx == e.seen[j-1].idx {
 			return fmt.Errorf("%w: seen list names %s twice", ErrMalformed, t.At(s.idx))
 		}
-		e.idx = append(e.idx, s.idx)
+		e.spans = appendSpan(e.spans, s.idx, s.idx+1)
 	}
 	return nil
 }
@@ -204,10 +240,10 @@ func (e *bodyEncoder) appendGossip(dst []byte, kind Kind, t core.NetIDTable, g *
 	if len(g.Others) > core.MaxOthers {
 		return dst, fmt.Errorf("%w: %d others, at most %d", ErrListTooLong, len(g.Others), core.MaxOthers)
 	}
-	if err := e.indexes(t, g.Others, 0, "others"); err != nil {
+	if err := e.list(t, g.Others, 0, "others"); err != nil {
 		return dst, err
 	}
-	dst = appendList(dst, e.idx)
+	dst = appendList(dst, e.spans)
 	if kind == KindGossip {
 		if dst, err = e.appendDistribution(dst, t, g.Distribution); err != nil {
 			return dst, err
@@ -215,10 +251,10 @@ func (e *bodyEncoder) appendGossip(dst []byte, kind Kind, t core.NetIDTable, g *
 	} else if len(g.Distribution) != 0 {
 		return dst, fmt.Errorf("%w: %s with a distribution list", ErrMalformed, kind)
 	}
-	if err := e.tableIndexes(t, g.PayloadIDs); err != nil {
+	if err := e.tableList(t, g.PayloadIDs); err != nil {
 		return dst, err
 	}
-	dst = appendList(dst, e.idx)
+	dst = appendList(dst, e.spans)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(g.Tag))
 	return append(dst, g.Payload...), nil
 }
@@ -227,7 +263,7 @@ func (e *bodyEncoder) appendSeen(dst []byte, t core.NetIDTable, seen []core.Seen
 	if err := e.seenRefs(t, seen); err != nil {
 		return dst, err
 	}
-	dst = appendList(dst, e.idx)
+	dst = appendList(dst, e.spans)
 	for _, s := range e.seen {
 		dst = binary.AppendUvarint(dst, uint64(s.seq))
 	}
@@ -243,17 +279,17 @@ func (e *bodyEncoder) appendDistribution(dst []byte, t core.NetIDTable, groups [
 			return dst, fmt.Errorf("%w: distribution entry %s not in the NetID table", ErrTableRef, g.Entry)
 		}
 		// Members often follow their entry.
-		if err := e.indexes(t, g.Members, entry+1, "distribution members"); err != nil {
+		if err := e.list(t, g.Members, entry+1, "distribution members"); err != nil {
 			return dst, err
 		}
-		if _, found := slices.BinarySearch(e.idx, entry); found {
+		if contains(e.spans, entry) {
 			return dst, fmt.Errorf("%w: group entry %s is also a member", ErrMalformed, g.Entry)
 		}
 		dst = binary.AppendUvarint(dst, uint64(entry))
-		dst = appendList(dst, e.idx)
+		dst = appendList(dst, e.spans)
 		next = entry + 1
-		if len(e.idx) > 0 {
-			next = max(next, e.idx[len(e.idx)-1]+1)
+		if len(e.spans) > 0 {
+			next = max(next, e.spans[len(e.spans)-1].end)
 		}
 	}
 	return dst, nil
@@ -505,10 +541,10 @@ func (e *bodyEncoder) bodyLen(b *Body) (int, error) {
 		if len(g.Others) > core.MaxOthers {
 			return 0, fmt.Errorf("%w: %d others, at most %d", ErrListTooLong, len(g.Others), core.MaxOthers)
 		}
-		if err := e.indexes(t, g.Others, 0, "others"); err != nil {
+		if err := e.list(t, g.Others, 0, "others"); err != nil {
 			return 0, err
 		}
-		n += listLen(e.idx)
+		n += listLen(e.spans)
 		if b.Kind == KindGossip {
 			m, err := e.distributionLen(t, g.Distribution)
 			if err != nil {
@@ -516,10 +552,10 @@ func (e *bodyEncoder) bodyLen(b *Body) (int, error) {
 			}
 			n += m
 		}
-		if err := e.tableIndexes(t, g.PayloadIDs); err != nil {
+		if err := e.tableList(t, g.PayloadIDs); err != nil {
 			return 0, err
 		}
-		n += listLen(e.idx) + 4 + len(g.Payload)
+		n += listLen(e.spans) + 4 + len(g.Payload)
 	case b.Kind == KindAck:
 		n += uvarintLen(uint64(len(b.Ack.IDs)))
 		for _, id := range b.Ack.IDs {
@@ -560,13 +596,13 @@ func (e *bodyEncoder) distributionLen(t core.NetIDTable, groups []core.Group) (i
 		if err != nil {
 			return 0, err
 		}
-		if err := e.indexes(t, grp.Members, entry+1, "distribution members"); err != nil {
+		if err := e.list(t, grp.Members, entry+1, "distribution members"); err != nil {
 			return 0, err
 		}
-		if _, found := slices.BinarySearch(e.idx, entry); found {
+		if contains(e.spans, entry) {
 			return 0, fmt.Errorf("%w: group entry %s is also a member", ErrMalformed, grp.Entry)
 		}
-		n += uvarintLen(uint64(entry)) + listLen(e.idx)
+		n += uvarintLen(uint64(entry)) + listLen(e.spans)
 	}
 	return n, nil
 }
@@ -575,7 +611,7 @@ func (e *bodyEncoder) seenLen(t core.NetIDTable, seen []core.SeenEntry) (int, er
 	if err := e.seenRefs(t, seen); err != nil {
 		return 0, err
 	}
-	n := listLen(e.idx)
+	n := listLen(e.spans)
 	for _, s := range seen {
 		n += uvarintLen(uint64(s.Seq))
 	}

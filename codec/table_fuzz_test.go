@@ -114,9 +114,9 @@ func FuzzList(f *testing.F) {
 		f.Add(append([]byte{255}, v.want...))
 	}
 	// Every other entry of a table of 200, as a bitmap.
-	f.Add(append([]byte{200}, appendList(nil, seq(0, 200, 2))...))
+	f.Add(append([]byte{200}, appendIdx(nil, seq(0, 200, 2))...))
 	// Every 17th entry of a table of 255, as references.
-	f.Add(append([]byte{255}, appendList(nil, seq(3, 255, 17))...))
+	f.Add(append([]byte{255}, appendIdx(nil, seq(3, 255, 17))...))
 	// A reference past the table of 10.
 	f.Add([]byte{10, 0x04, 0x05, 0x04})
 	// A bitmap with a bit past n set.
@@ -149,8 +149,8 @@ func FuzzList(f *testing.F) {
 			}
 		}
 
-		enc := appendList(nil, got)
-		if n := listLen(got); n != len(enc) {
+		enc := appendIdx(nil, got)
+		if n := idxLen(got); n != len(enc) {
 			t.Fatalf("listLen = %d, encoding has %d bytes", n, len(enc))
 		}
 		if want := refEncodeList(got); !bytes.Equal(enc, want) {

@@ -521,6 +521,13 @@ func (r *reader) list(what string, tableLen int, max int, dst []int) []int {
 	return dst
 }
 
+// appendIdx is appendList for a list given by its indexes, strictly
+// ascending.
+func appendIdx(dst []byte, idx []int) []byte { return appendList(dst, spansOf(nil, idx)) }
+
+// idxLen is listLen for a list given by its indexes.
+func idxLen(idx []int) int { return listLen(spansOf(nil, idx)) }
+
 func decodeList(b []byte, tableLen, max int) ([]int, error) {
 	r := newReader(b)
 	idx := r.list("test list", tableLen, max, nil)
@@ -552,8 +559,8 @@ func TestListRoundTrip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			enc := appendList(nil, tc.idx)
-			if n := listLen(tc.idx); n != len(enc) {
+			enc := appendIdx(nil, tc.idx)
+			if n := idxLen(tc.idx); n != len(enc) {
 				t.Errorf("listLen = %d, encoding has %d bytes", n, len(enc))
 			}
 			if ref := refEncodeList(tc.idx); !bytes.Equal(enc, ref) {
@@ -623,7 +630,7 @@ func listVectors() []listVector {
 func TestListVectors(t *testing.T) {
 	for _, v := range listVectors() {
 		t.Run(v.name, func(t *testing.T) {
-			if got := appendList(nil, v.idx); !bytes.Equal(got, v.want) {
+			if got := appendIdx(nil, v.idx); !bytes.Equal(got, v.want) {
 				t.Errorf("appendList:\n got % x\nwant % x", got, v.want)
 			}
 			got, err := decodeList(v.want, 1000, 1000)
@@ -687,8 +694,9 @@ func TestListAllocs(t *testing.T) {
 		t.Skip("the race detector changes allocations")
 	}
 	idx := seq(3, 1000, 3)
-	dst := make([]byte, 0, listLen(idx))
-	if n := testing.AllocsPerRun(100, func() { dst = appendList(dst[:0], idx) }); n != 0 {
+	sp := spansOf(nil, idx)
+	dst := make([]byte, 0, listLen(sp))
+	if n := testing.AllocsPerRun(100, func() { dst = appendList(dst[:0], sp) }); n != 0 {
 		t.Errorf("appendList: %v allocations", n)
 	}
 	out := make([]span, 0, len(idx))
@@ -1161,11 +1169,11 @@ func TestListDifferential(t *testing.T) {
 		for x := rng.IntN(tableLen); x < tableLen; x += 1 + int(rng.ExpFloat64()/density) {
 			idx = append(idx, x)
 		}
-		enc := appendList(nil, idx)
+		enc := appendIdx(nil, idx)
 		if ref := refEncodeList(idx); !bytes.Equal(enc, ref) {
 			t.Fatalf("list %d %v: % x, reference % x", i, idx, enc, ref)
 		}
-		if n := listLen(idx); n != len(enc) {
+		if n := idxLen(idx); n != len(enc) {
 			t.Fatalf("list %d: listLen = %d, encoding has %d bytes", i, n, len(enc))
 		}
 		got, err := decodeList(enc, tableLen, len(idx))
