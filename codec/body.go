@@ -86,25 +86,32 @@ func ref(t core.NetIDTable, id core.NetID, what string) (int, error) {
 }
 
 // list fills e.spans with the spans of the table entries ids and reports a
-// missing or repeated NetID. guess is where the first one likely is.
+// missing or repeated NetID. guess, not negative, is where the first one
+// likely is.
 func (e *bodyEncoder) list(t core.NetIDTable, ids []core.NetID, guess int, what string) error {
 	e.spans = e.spans[:0]
-	next := guess
+	lo, hi := guess, guess // the current run of entries, lo to hi-1
 	for j, id := range ids {
 		// Lists are mostly runs of consecutive table entries: the entry
-		// after the previous one is checked first (t.IndexNear, inlined).
-		i := next
-		if i < 0 || i >= t.Len() || t.At(i) != id {
-			var ok bool
-			if i, ok = t.Index(id); !ok {
-				return fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, id)
-			}
-			if n := len(e.spans); n > 0 && i < e.spans[n-1].end {
+		// after the run is checked first.
+		if hi < t.Len() && t.At(hi) == id {
+			hi++
+			continue
+		}
+		i, ok := t.Index(id)
+		if !ok {
+			return fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, id)
+		}
+		if hi > lo {
+			e.spans = append(e.spans, span{lo, hi})
+			if i < hi {
 				return e.unsortedList(t, ids[j:], what)
 			}
 		}
-		e.spans = appendSpan(e.spans, i, i+1)
-		next = i + 1
+		lo, hi = i, i+1
+	}
+	if hi > lo {
+		e.spans = append(e.spans, span{lo, hi})
 	}
 	return nil
 }
@@ -445,12 +452,16 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 				return groups[:0]
 			}
 		}
-		// Reuse the Members slice of a group decoded earlier.
-		var members []core.NetID
+		// The group is filled in place, reusing the Members slice of a
+		// group decoded earlier.
 		if len(groups) < cap(groups) {
-			members = groups[:len(groups)+1][len(groups)].Members[:0]
+			groups = groups[:len(groups)+1]
+		} else {
+			groups = append(groups, core.Group{})
 		}
-		groups = append(groups, core.Group{Entry: b.ids[entry], Members: entries(members, b.ids, b.spans)})
+		g := &groups[len(groups)-1]
+		g.Entry = b.ids[entry]
+		g.Members = entries(g.Members[:0], b.ids, b.spans)
 	}
 	return groups
 }
