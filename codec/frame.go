@@ -83,30 +83,65 @@ func headerLen(h *Header, sealedLen int) int {
 }
 
 // readHeader reads a header and returns it with the sealed length it
-// announces, checked against max (the frame's total length limit).
+// announces, checked against max (the frame's total length limit). Each
+// field is checked as soon as its bytes are there, so a header cut short
+// fails with ErrTruncated only when the bytes present are well formed.
 func readHeader(r *reader, max int) (Header, int) {
 	var h Header
-	m := r.bytes("magic", 2)
 	if r.err != nil {
 		return h, 0
 	}
-	if m[0] != magic[0] || m[1] != magic[1] {
-		r.failf(ErrBadMagic, "% x", m)
+	// The fixed fields, read from b without a call per field.
+	b := r.b[r.off:]
+	switch {
+	case len(b) < 2:
+		r.failf(ErrTruncated, "magic")
+		return h, 0
+	case b[0] != magic[0] || b[1] != magic[1]:
+		r.failf(ErrBadMagic, "% x", b[:2])
+		return h, 0
+	case len(b) < 3:
+		r.failf(ErrTruncated, "version")
+		return h, 0
+	case b[2] != Version:
+		r.failf(ErrVersion, "version %d, this node speaks %d", b[2], Version)
+		return h, 0
+	case len(b) < 4:
+		r.failf(ErrTruncated, "kind")
+		return h, 0
+	case !Kind(b[3]).IsValid():
+		r.failf(ErrMalformed, "unknown frame %s", Kind(b[3]))
+		return h, 0
+	case len(b) < 6:
+		r.failf(ErrTruncated, "key id and sender family")
 		return h, 0
 	}
-	if v := r.byte1("version"); r.err == nil && v != Version {
-		r.failf(ErrVersion, "version %d, this node speaks %d", v, Version)
+	h.Kind, h.KeyID = Kind(b[3]), crypto.KeyID(b[4])
+	addrLen := 0
+	switch b[5] {
+	case core.FamilyIPv4:
+		addrLen = 4
+	case core.FamilyIPv6:
+		addrLen = 16
+	default:
+		r.failf(ErrMalformed, "sender family %d", b[5])
 		return h, 0
 	}
-	h.Kind = Kind(r.byte1("kind"))
-	if r.err == nil && !h.Kind.IsValid() {
-		r.failf(ErrMalformed, "unknown frame %s", h.Kind)
+	fixed := 6 + addrLen + 2 + core.EpochLen
+	if len(b) < fixed {
+		r.failf(ErrTruncated, "sender and epoch need %d bytes, %d remain", fixed-6, len(b)-6)
 		return h, 0
 	}
-	h.KeyID = crypto.KeyID(r.byte1("key id"))
-	h.Sender = readSender(r)
-	h.Epoch.StartMicros = r.uint64be("epoch start")
-	h.Epoch.Random = r.uint64be("epoch random")
+	var err error
+	if h.Sender, err = senderFrom(b[6 : 6+addrLen], binary.BigEndian.Uint16(b[6+addrLen:])); err != nil {
+		r.failf(ErrMalformed, "sender: %v", err)
+		return h, 0
+	}
+	epoch := b[fixed-core.EpochLen : fixed]
+	h.Epoch.StartMicros = binary.BigEndian.Uint64(epoch)
+	h.Epoch.Random = binary.BigEndian.Uint64(epoch[8:])
+	r.off += fixed
+
 	h.Counter = core.FrameCounter(r.uvarint("counter"))
 	offset := r.uvarint("timestamp")
 	sealed := r.uvarint("sealed length")
@@ -133,37 +168,20 @@ func readHeader(r *reader, max int) (Header, int) {
 	return h, int(sealed)
 }
 
-// readSender reads the header's sender NetID in its binary form.
-func readSender(r *reader) core.NetID {
-	var id core.NetID
-	fam := r.byte1("sender family")
-	var addrLen int
-	switch {
-	case r.err != nil:
-		return id
-	case fam == core.FamilyIPv4:
-		addrLen = 4
-	case fam == core.FamilyIPv6:
-		addrLen = 16
-	default:
-		r.failf(ErrMalformed, "sender family %d", fam)
-		return id
+// senderFrom returns the sender NetID of a header's address bytes (4 or 16)
+// and port.
+func senderFrom(addr []byte, port uint16) (core.NetID, error) {
+	if len(addr) == 4 {
+		if id := core.NetIDFrom4([4]byte(addr), port); id.IsValid() {
+			return id, nil
+		}
+		return core.NetID{}, fmt.Errorf("%w: %s port %d", core.ErrInvalidNetID, netip.AddrFrom4([4]byte(addr)), port)
 	}
-	a := r.bytes("sender address", addrLen)
-	port := r.uint16be("sender port")
-	if r.err != nil {
-		return id
+	a := netip.AddrFrom16([16]byte(addr))
+	if a.Is4In6() {
+		return core.NetID{}, fmt.Errorf("%s is IPv4-mapped", a)
 	}
-	addr, _ := netip.AddrFromSlice(a)
-	if fam == core.FamilyIPv6 && addr.Is4In6() {
-		r.failf(ErrMalformed, "sender %s is IPv4-mapped", addr)
-		return id
-	}
-	id, err := core.NetIDFrom(addr, port)
-	if err != nil {
-		r.failf(ErrMalformed, "sender: %v", err)
-	}
-	return id
+	return core.NetIDFrom(a, port)
 }
 
 // Sealer seals the frames of one local node: it numbers them with the
