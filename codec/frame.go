@@ -133,7 +133,7 @@ func readHeader(r *reader, max int) (Header, int) {
 		return h, 0
 	}
 	var err error
-	if h.Sender, err = senderFrom(b[6 : 6+addrLen], binary.BigEndian.Uint16(b[6+addrLen:])); err != nil {
+	if h.Sender, err = senderFrom(b[6:6+addrLen], binary.BigEndian.Uint16(b[6+addrLen:])); err != nil {
 		r.failf(ErrMalformed, "sender: %v", err)
 		return h, 0
 	}
