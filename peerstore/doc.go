@@ -59,4 +59,27 @@
 // set's key is never the key of another node. Keeping stale keys instead of
 // recomputing them makes every change cost O(1), or the size of the
 // smaller set for a merge.
+//
+// # Layout
+//
+// A simulation holds thousands of stores of thousands of entries each, so
+// the store is laid out for the garbage collector and the caches. Entries
+// hold no pointer, so the collector never scans them: they live in a slab
+// (a slice with a free list) and link to each other, in last-heard order
+// and in label sets, by their int32 index in it; label sets live in a slab
+// of their own, their members as slices of indices; times are int64
+// nanoseconds since the store's epoch, the first time it is given, which
+// suits any clock and keeps comparing monotonic readings. An entry takes 48
+// bytes.
+//
+// An entry is found through an [Index], which numbers NetIDs densely and
+// keeps the NetID of each number: the store hashes a NetID once, in the
+// index, then reads its entry in a slot array indexed by the number. Stores
+// may share one index ([Config.Index]), which is what a process holding many
+// nodes wants: each NetID is hashed and kept once for all of them. A shared
+// index never forgets a NetID, so it suits a fixed population. A store with
+// no Config.Index has a private index, which it compacts in place when more
+// than half of its numbers no longer name an entry: churn leaves its size
+// bounded by about twice the number of entries, at an amortised cost of
+// O(1) per entry.
 package peerstore
