@@ -3,6 +3,7 @@ package peerstore
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -331,5 +332,21 @@ func TestPrivateIndexCompacts(t *testing.T) {
 	}
 	if k, _ := s.Domain(node(1)); k != node(0) {
 		t.Errorf("Domain(%s) = %s, want %s", node(1), k, node(0))
+	}
+}
+
+// TestEntryLayout checks what the package documentation says of an entry:
+// 48 bytes, and no pointer for the garbage collector to follow.
+func TestEntryLayout(t *testing.T) {
+	typ := reflect.TypeFor[entry]()
+	if typ.Size() != 48 {
+		t.Errorf("an entry takes %d bytes, want 48", typ.Size())
+	}
+	for f := range typ.Fields() {
+		switch f.Type.Kind() {
+		case reflect.Bool, reflect.Int32, reflect.Int64, reflect.Uint32, reflect.Uint64:
+		default:
+			t.Errorf("entry.%s is a %s: maybe a pointer", f.Name, f.Type)
+		}
 	}
 }

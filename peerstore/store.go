@@ -91,8 +91,8 @@ type Store struct {
 
 var _ core.PeerStore = (*Store)(nil)
 
-// entry is one known node, 48 bytes without a pointer. Index 0 in any of
-// its int32 fields means none.
+// entry is one known node, 48 bytes without a pointer. In prev, next and
+// set, 0 means none.
 type entry struct {
 	last      int64  // when it was last heard of, in nanoseconds since the epoch
 	reportAt  int64  // when its first-hand report arrived, likewise
