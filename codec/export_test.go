@@ -15,3 +15,9 @@ func AppendBody(dst []byte, b *Body) ([]byte, int, error) {
 	dst, err = e.appendBody(dst, b)
 	return dst, n, err
 }
+
+// BodyEncoder encodes bodies as a Sealer does, reusing its scratch.
+type BodyEncoder struct{ e bodyEncoder }
+
+// Append appends the encoding of b to dst.
+func (e *BodyEncoder) Append(dst []byte, b *Body) ([]byte, error) { return e.e.appendBody(dst, b) }
