@@ -39,9 +39,9 @@ type Params struct {
 	// AckTimeout for failover; default 50 × Latency.
 	AckTimeout time.Duration
 	// MaxPeers caps each node's peer store. A real node knows every peer,
-	// but a simulation of N nodes in one process holding N² entries does
-	// not fit in memory for large N: the default is N, down to 2·10⁷/N
-	// (but at least 256) for large runs, which then plan with partial
+	// but a simulation of N nodes in one process holds N² entries (about
+	// 50 bytes each): the default is N, down to 2·10⁸/N (but at least
+	// 256) for runs beyond 14000 nodes, which then plan with partial
 	// knowledge.
 	MaxPeers int
 	// Parallel is how many worlds (a strategy in one phase) are simulated
@@ -85,7 +85,7 @@ func (p Params) withDefaults() (Params, error) {
 		p.Parallel = runtime.GOMAXPROCS(0)
 	}
 	if p.MaxPeers == 0 {
-		p.MaxPeers = min(p.Nodes, max(256, 20_000_000/max(p.Nodes, 1)))
+		p.MaxPeers = min(p.Nodes, max(256, 200_000_000/max(p.Nodes, 1)))
 	}
 	if len(p.Strategies) == 0 {
 		p.Strategies = []core.Strategy{core.StrategyUnicast, core.StrategyTCPLog, core.StrategyGossip, core.StrategyClassic, core.StrategyChatter} // baselines first, ours last
@@ -257,6 +257,10 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 		MaxAge: 365 * 24 * time.Hour, MaxSenders: p.Nodes + 1, MaxCachedKeys: p.Nodes + 1, DeriveRate: 1e12, DeriveBurst: 1 << 30,
 	}})
 	comp := codec.NewCompressor()
+	// One index numbers the NetIDs for every node's store: the
+	// population is fixed, and each store then finds an entry in an
+	// array rather than a map of its own.
+	index := &peerstore.Index{}
 	start := w.net.Now()
 	perSubnet := (p.Nodes + p.Subnets - 1) / p.Subnets
 	for i := range p.Nodes {
@@ -268,7 +272,7 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 		if n.sealer, err = codec.NewSealer(ring, id, epoch, codec.WithCompressor(comp)); err != nil {
 			panic(err) // the ids and epochs made here are valid
 		}
-		n.store = peerstore.New(peerstore.Config{Self: id, MaxPeers: p.MaxPeers})
+		n.store = peerstore.New(peerstore.Config{Self: id, MaxPeers: p.MaxPeers, Index: index})
 		var peers core.PeerStore = n.store
 		if s == core.StrategyGossip {
 			// memberlist keeps its membership apart from its broadcasts:
