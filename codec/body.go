@@ -91,16 +91,20 @@ func ref(t core.NetIDTable, id core.NetID, what string) (int, error) {
 func (e *bodyEncoder) list(t core.NetIDTable, ids []core.NetID, guess int, what string) error {
 	e.spans = e.spans[:0]
 	lo, hi := guess, guess // the current run of entries, lo to hi-1
-	for j, id := range ids {
+	for j := 0; j < len(ids); j++ {
 		// Lists are mostly runs of consecutive table entries: the entry
-		// after the run is checked first.
-		if hi < t.Len() && t.At(hi) == id {
+		// after the run is checked first, in a loop of its own that
+		// keeps to registers.
+		for j < len(ids) && hi < t.Len() && t.At(hi) == ids[j] {
 			hi++
-			continue
+			j++
 		}
-		i, ok := t.Index(id)
+		if j == len(ids) {
+			break
+		}
+		i, ok := t.Index(ids[j])
 		if !ok {
-			return fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, id)
+			return fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, ids[j])
 		}
 		if hi > lo {
 			e.spans = append(e.spans, span{lo, hi})

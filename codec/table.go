@@ -767,10 +767,10 @@ func spansOf(dst []span, idx []int) []span {
 	return dst
 }
 
-// listForm returns the length of the shorter form of the list of sp, which
-// is not empty, and whether that is the bitmap (references win ties).
-func listForm(sp []span) (n int, bitmap bool) {
-	k := 0
+// listForm returns the number of entries of the list of sp, which is not
+// empty, the length of its shorter form, and whether that is the bitmap
+// (references win ties).
+func listForm(sp []span) (k, n int, bitmap bool) {
 	for _, s := range sp {
 		k += s.end - s.start
 	}
@@ -780,7 +780,7 @@ func listForm(sp []span) (n int, bitmap bool) {
 	// bound alone.
 	refs := uvarintLen(uint64(2*k)) + k
 	if refs > bm {
-		return bm, true
+		return k, bm, true
 	}
 	// The first reference of a span is its distance from the previous
 	// span; the others are 0, one byte each.
@@ -790,9 +790,9 @@ func listForm(sp []span) (n int, bitmap bool) {
 		prev = s.end
 	}
 	if refs <= bm {
-		return refs, false
+		return k, refs, false
 	}
-	return bm, true
+	return k, bm, true
 }
 
 // appendList appends the list of sp, ascending and not touching spans of
@@ -802,16 +802,15 @@ func appendList(dst []byte, sp []span) []byte {
 	if len(sp) == 0 {
 		return append(dst, 0)
 	}
-	if _, bitmap := listForm(sp); !bitmap {
-		k := 0
-		for _, s := range sp {
-			k += s.end - s.start
-		}
+	k, _, bitmap := listForm(sp)
+	if !bitmap {
 		dst = binary.AppendUvarint(dst, uint64(2*k))
 		prev := 0
 		for _, s := range sp {
 			dst = binary.AppendUvarint(dst, uint64(s.start-prev))
-			dst = append(dst, make([]byte, s.end-s.start-1)...) // references to the next entry
+			for range s.end - s.start - 1 {
+				dst = append(dst, 0) // the next entry
+			}
 			prev = s.end
 		}
 		return dst
@@ -819,6 +818,15 @@ func appendList(dst []byte, sp []span) []byte {
 	start, n := sp[0].start, sp[len(sp)-1].end-sp[0].start
 	dst = binary.AppendUvarint(dst, uint64(2*n+1))
 	dst = binary.AppendUvarint(dst, uint64(start))
+	if len(sp) == 1 { // one run: every bit set
+		for range n / 8 {
+			dst = append(dst, 0xff)
+		}
+		if n%8 != 0 {
+			dst = append(dst, 1<<(n%8)-1)
+		}
+		return dst
+	}
 	dst = append(dst, make([]byte, (n+7)/8)...)
 	bm := dst[len(dst)-(n+7)/8:]
 	for _, s := range sp {
@@ -841,7 +849,7 @@ func listLen(sp []span) int {
 	if len(sp) == 0 {
 		return 1
 	}
-	n, _ := listForm(sp)
+	_, n, _ := listForm(sp)
 	return n
 }
 
