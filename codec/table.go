@@ -861,9 +861,11 @@ func listLen(sp []span) int {
 func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, int) {
 	dst = dst[:0]
 	tableLen, max = clampNonNeg(tableLen), clampNonNeg(max)
-	h := r.uvarint(what)
-	if r.err != nil {
-		return dst, 0
+	h, ok := r.varint1()
+	if !ok {
+		if h = r.uvarint(what); r.err != nil {
+			return dst, 0
+		}
 	}
 	if h%2 == 0 {
 		k := h / 2
@@ -877,9 +879,11 @@ func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, 
 		}
 		var next uint64 // the smallest index the next reference may name
 		for range k {
-			d := r.uvarint(what)
-			if r.err != nil {
-				return dst[:0], 0
+			d, ok := r.varint1()
+			if !ok {
+				if d = r.uvarint(what); r.err != nil {
+					return dst[:0], 0
+				}
 			}
 			if d >= uint64(tableLen)-next {
 				r.failf(ErrTableRef, "%s: reference to entry %d+%d, table has %d entries", what, next, d, tableLen)
@@ -900,10 +904,13 @@ func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, 
 		r.failf(ErrListTooLong, "%s: bitmap of %d bits, table has %d entries", what, n, tableLen)
 		return dst, 0
 	}
-	start := r.uvarint(what)
+	start, ok := r.varint1()
+	if !ok {
+		if start = r.uvarint(what); r.err != nil {
+			return dst, 0
+		}
+	}
 	switch {
-	case r.err != nil:
-		return dst, 0
 	case start > uint64(tableLen)-n:
 		r.failf(ErrTableRef, "%s: bitmap over entries %d to %d, table has %d entries", what, start, start+n-1, tableLen)
 		return dst, 0

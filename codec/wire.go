@@ -60,6 +60,17 @@ func (r *reader) uvarint(what string) uint64 {
 	return v
 }
 
+// varint1 returns the next varint and true when it takes one byte, the
+// common case; otherwise it reads nothing and returns false, for the caller
+// to call uvarint. Unlike uvarint, it is small enough to inline.
+func (r *reader) varint1() (uint64, bool) {
+	if r.off < len(r.b) && r.b[r.off] < 0x80 && r.err == nil {
+		r.off++
+		return uint64(r.b[r.off-1]), true
+	}
+	return 0, false
+}
+
 // count reads a uvarint that counts elements of at least minSize bytes each
 // (minSize may be 0 for elements that take bits, see countBits) and checks it
 // against max and against what the remaining bytes can hold, so the caller
