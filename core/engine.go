@@ -290,7 +290,7 @@ func NewEngine(cfg EngineConfig, peers PeerStore, rnd Rand, sizer Sizer) (*Engin
 		pending:    make(map[pendingKey]*pending),
 		acks:       make(map[NetID][]BroadcastID),
 		relays:     make(map[uint64]relay),
-		hintEvery:  cfg.AnnounceInterval / 8,
+		hintEvery:  cfg.AnnounceInterval / hintSteps,
 		hintGroups: cfg.HintGroups,
 	}, nil
 }
@@ -698,9 +698,9 @@ func (e *Engine) Receive(now time.Time, from NetID, epoch Epoch, via Via, m *Mes
 		learned := e.peers.Observe(Observation{From: from, Via: via, Now: now, Seen: e.aboutSelf(via, m.Announcement.Seen), Groups: hints, SelfSeq: e.mcastSeq})
 		if len(hints) > 0 {
 			if learned {
-				e.hintEvery = e.cfg.AnnounceInterval / 8
+				e.hintEvery = e.cfg.AnnounceInterval / hintSteps
 			} else {
-				e.hintEvery = min(e.hintEvery+e.cfg.AnnounceInterval/8, e.cfg.AnnounceInterval)
+				e.hintEvery = min(e.hintEvery+e.cfg.AnnounceInterval/hintSteps, e.cfg.AnnounceInterval)
 			}
 			// The next intake is drawn around hintEvery from now. A fixed
 			// period would lock onto the announcement timers: a node
@@ -922,6 +922,11 @@ func (e *Engine) Tick(now time.Time) {
 		e.nextPrune = now.Add(e.cfg.MessageTTL / 4)
 	}
 }
+
+// hintSteps sets the pace of hint intake: AnnounceInterval/hintSteps while
+// hints teach, slowing by that step per intake that teaches nothing, down to
+// one per AnnounceInterval.
+const hintSteps = 4
 
 // hintRetry is how many announcements fit before one more group is tried.
 const hintRetry = 8
