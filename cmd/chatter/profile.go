@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 )
 
 // startProfiles starts a CPU profile into cpuFile, if named, and returns
@@ -57,4 +59,38 @@ func startProfiles(cpuFile, memFile string) (stop func() error, err error) {
 		}
 		return errors.Join(errs...)
 	}, nil
+}
+
+// limitMemory gives the Go runtime a soft memory limit of three quarters of
+// the machine's memory, unless GOMEMLIMIT sets one: a large simulation's
+// heap then makes the collector work harder near the limit rather than
+// grow to twice its live size (the default GOGC) and run out. It reports
+// the limit set, or 0.
+func limitMemory(getenv func(string) string) int64 {
+	if getenv("GOMEMLIMIT") != "" {
+		return 0
+	}
+	total := physicalMemory()
+	if total <= 0 {
+		return 0
+	}
+	limit := total / 4 * 3
+	debug.SetMemoryLimit(limit)
+	return limit
+}
+
+// physicalMemory returns the machine's memory in bytes from /proc/meminfo,
+// or 0 where there is none.
+func physicalMemory() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -280,6 +280,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer, env si
 	if p.Warmup == 0 {
 		p.Warmup = -1 // sim.Params: zero means the default, negative none
 	}
+	limitMemory(os.Getenv)
 	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
 	if err != nil {
 		fmt.Fprintf(stderr, "chatter sim: %v\n", err)

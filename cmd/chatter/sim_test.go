@@ -302,3 +302,15 @@ func TestStrategyFlag(t *testing.T) {
 		t.Errorf("gossip,chatter (-want +got):\n%s", diff)
 	}
 }
+
+func TestPhysicalMemory(t *testing.T) {
+	if _, err := os.Stat("/proc/meminfo"); err != nil {
+		t.Skip("no /proc/meminfo")
+	}
+	if m := physicalMemory(); m < 64<<20 {
+		t.Errorf("physicalMemory() = %d, want the machine's memory", m)
+	}
+	if got := limitMemory(func(string) string { return "1GiB" }); got != 0 {
+		t.Errorf("limitMemory with GOMEMLIMIT set = %d, want 0 (the user's limit stands)", got)
+	}
+}
