@@ -39,10 +39,12 @@ type Params struct {
 	// AckTimeout for failover; default 50 × Latency.
 	AckTimeout time.Duration
 	// MaxPeers caps each node's peer store. A real node knows every peer,
-	// but a simulation of N nodes in one process holds N² entries (about
-	// 50 bytes each): the default is N, down to 2·10⁸/N (but at least
-	// 256) for runs beyond 14000 nodes, which then plan with partial
-	// knowledge.
+	// but a simulation of N nodes in one process holds N² entries. Up to
+	// sharedIndexMax nodes the stores share one NetID index (about 57
+	// bytes an entry, slots included) and the default is N: every node
+	// knows every peer. Beyond, each store keeps a private index (about
+	// 150 bytes an entry) and the default is 5·10⁷/N, at least 256: the
+	// nodes then plan with partial knowledge.
 	MaxPeers int
 	// Parallel is how many worlds (a strategy in one phase) are simulated
 	// at once; default GOMAXPROCS. Each holds every node's state, so
@@ -52,6 +54,9 @@ type Params struct {
 	// concurrently.
 	Progress func(done, total int)
 }
+
+// sharedIndexMax is the largest simulation whose stores share one index.
+const sharedIndexMax = 20000
 
 func (p Params) withDefaults() (Params, error) {
 	if p.Nodes == 0 {
@@ -85,7 +90,10 @@ func (p Params) withDefaults() (Params, error) {
 		p.Parallel = runtime.GOMAXPROCS(0)
 	}
 	if p.MaxPeers == 0 {
-		p.MaxPeers = min(p.Nodes, max(256, 200_000_000/max(p.Nodes, 1)))
+		p.MaxPeers = p.Nodes
+		if p.Nodes > sharedIndexMax {
+			p.MaxPeers = max(256, 50_000_000/p.Nodes)
+		}
 	}
 	if len(p.Strategies) == 0 {
 		p.Strategies = []core.Strategy{core.StrategyUnicast, core.StrategyTCPLog, core.StrategyGossip, core.StrategyClassic, core.StrategyChatter} // baselines first, ours last
@@ -259,8 +267,13 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 	comp := codec.NewCompressor()
 	// One index numbers the NetIDs for every node's store: the
 	// population is fixed, and each store then finds an entry in an
-	// array rather than a map of its own.
-	index := &peerstore.Index{}
+	// array rather than a map of its own. The array spans the whole
+	// index, 4 bytes per node in every store: beyond sharedIndexMax
+	// nodes that is too much, and each store keeps an index of its own.
+	var index *peerstore.Index
+	if p.Nodes <= sharedIndexMax {
+		index = &peerstore.Index{}
+	}
 	start := w.net.Now()
 	perSubnet := (p.Nodes + p.Subnets - 1) / p.Subnets
 	for i := range p.Nodes {
