@@ -119,14 +119,7 @@ func (r *reader) bytes(what string, n int) []byte {
 	return p
 }
 
-// uint16be, uint32be and uint64be read fixed-size big-endian integers.
-func (r *reader) uint16be(what string) uint16 {
-	if p := r.bytes(what, 2); p != nil {
-		return binary.BigEndian.Uint16(p)
-	}
-	return 0
-}
-
+// uint32be and uint64be read fixed-size big-endian integers.
 func (r *reader) uint32be(what string) uint32 {
 	if p := r.bytes(what, 4); p != nil {
 		return binary.BigEndian.Uint32(p)
