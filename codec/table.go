@@ -946,14 +946,13 @@ func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, 
 			}
 			bm = nil
 		}
-		for x != 0 {
-			first := bits.TrailingZeros64(x)
-			end := first + bits.TrailingZeros64(^(x >> first)) // the bit after the run
-			dst = appendSpan(dst, int(start)+base+first, int(start)+base+end)
-			if end == 64 {
-				break
-			}
-			x &^= 1<<end - 1
+		// The k-th first bit of a run in x and the k-th last bit bound
+		// the k-th run.
+		firsts, lasts := x&^(x<<1), x&^(x>>1)
+		for ; firsts != 0; firsts, lasts = firsts&(firsts-1), lasts&(lasts-1) {
+			from := int(start) + base + bits.TrailingZeros64(firsts)
+			to := int(start) + base + bits.TrailingZeros64(lasts) + 1
+			dst = appendSpan(dst, from, to)
 		}
 	}
 	return dst, c
