@@ -92,13 +92,11 @@ func (e *bodyEncoder) list(t core.NetIDTable, ids []core.NetID, guess int, what 
 	e.spans = e.spans[:0]
 	lo, hi := guess, guess // the current run of entries, lo to hi-1
 	for j := 0; j < len(ids); j++ {
-		// Lists are mostly runs of consecutive table entries: the entry
-		// after the run is checked first, in a loop of its own that
-		// keeps to registers.
-		for j < len(ids) && hi < t.Len() && t.At(hi) == ids[j] {
-			hi++
-			j++
-		}
+		// Lists are mostly runs of consecutive table entries: the
+		// entries after the run are checked first.
+		k := matchRun(t, hi, ids[j:])
+		hi += k
+		j += k
 		if j == len(ids) {
 			break
 		}
@@ -118,6 +116,19 @@ func (e *bodyEncoder) list(t core.NetIDTable, ids []core.NetID, guess int, what 
 		e.spans = append(e.spans, span{lo, hi})
 	}
 	return nil
+}
+
+// matchRun returns how many NetIDs at the start of ids are the entries of t
+// from i on, 0 when i is past the table: list's inner loop, bounded once
+// rather than at each entry.
+func matchRun(t core.NetIDTable, i int, ids []core.NetID) int {
+	n := min(len(ids), t.Len()-i)
+	for k := range n {
+		if t.At(i+k) != ids[k] {
+			return k
+		}
+	}
+	return max(n, 0)
 }
 
 // unsortedList is list after an entry of ids, the ones not yet in e.spans,

@@ -97,9 +97,9 @@ type v4Block struct {
 	hosts  [maxBlockHosts]byte
 }
 
-// v4At returns the IPv4 address of entry i as a number.
+// v4At returns the IPv4 address of entry i, an IPv4 entry, as a number.
 func v4At(t core.NetIDTable, i int) uint32 {
-	a := t.At(i).Addr().As4()
+	a, _ := t.At(i).As4()
 	return binary.BigEndian.Uint32(a[:])
 }
 
@@ -111,8 +111,7 @@ func (blk *v4Block) scan(t core.NetIDTable, i, n4 int) {
 	blk.hosts[0] = last
 	k := 1
 	for i++; i < n4; i++ {
-		a4 := t.At(i).Addr().As4() // v4At, by hand: one call less per entry
-		a = binary.BigEndian.Uint32(a4[:])
+		a = v4At(t, i)
 		if a>>8 != prefix {
 			break
 		}

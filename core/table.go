@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 )
 
@@ -39,7 +40,24 @@ func NewNetIDTable(ids ...NetID) NetIDTable {
 // The table keeps ids: the caller must not change it afterwards. Decoders
 // use it to build a table without sorting again.
 func NetIDTableFromSorted(ids []NetID) (NetIDTable, error) {
-	for i, id := range ids {
+	// The IPv4 entries, which come first, are checked in a loop without
+	// branches but the loop's own: a valid IPv4 NetID's address and port
+	// read as one number (lo<<16 | port, at most 48 bits, never 0), and
+	// the entries ascend when each number is above the one before.
+	var prev, above uint64 = 0, 1 // above stays 1 while they ascend
+	n4 := 0
+	for ; n4 < len(ids) && ids[n4].fam() == FamilyIPv4; n4++ {
+		key := ids[n4].lo<<16 | ids[n4].fp&0xffff
+		_, borrow := bits.Sub64(prev, key, 0) // 1 when prev < key
+		above &= borrow
+		prev = key
+	}
+	from := n4 // the first entry the loop below checks
+	if above == 0 {
+		from = 0 // find and describe the first entry out of order
+	}
+	for i := from; i < len(ids); i++ {
+		id := ids[i]
 		if !id.IsValid() {
 			return NetIDTable{}, fmt.Errorf("%w: entry %d is invalid", ErrTableOrder, i)
 		}
@@ -58,10 +76,15 @@ func (t NetIDTable) At(i int) NetID { return t.ids[i] }
 
 // Index returns the position of id in the table and whether it is there.
 func (t NetIDTable) Index(id NetID) (int, bool) {
+	return t.search(id, 0, len(t.ids))
+}
+
+// search returns the position of id and whether it is there, knowing that
+// the entries before lo are below id and those from hi on are not.
+func (t NetIDTable) search(id NetID, lo, hi int) (int, bool) {
 	// A hand-written search: the comparison inlines, which halves the
 	// cost of slices.BinarySearchFunc; encoders call this for every
 	// NetID of a frame.
-	lo, hi := 0, len(t.ids)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if t.ids[m].less(id) {
@@ -74,12 +97,36 @@ func (t NetIDTable) Index(id NetID) (int, bool) {
 }
 
 // IndexNear is Index with a guess: it checks position guess first, which
-// makes a run of consecutive entries cost one comparison each.
+// makes a run of consecutive entries cost one comparison each, then looks
+// 1, 2, 4... entries away from it, so a NetID near the guess takes a few
+// comparisons and a far one about twice a binary search's.
 func (t NetIDTable) IndexNear(id NetID, guess int) (int, bool) {
 	if guess >= 0 && guess < len(t.ids) && t.ids[guess] == id {
 		return guess, true
 	}
-	return t.Index(id)
+	return t.indexAround(id, guess)
+}
+
+// indexAround is IndexNear after a miss at guess.
+func (t NetIDTable) indexAround(id NetID, guess int) (int, bool) {
+	ids := t.ids
+	if guess < 0 || guess >= len(ids) {
+		return t.Index(id)
+	}
+	if ids[guess].less(id) {
+		// Entries before lo are below id; from hi on, not below it.
+		lo, hi, step := guess+1, guess+1, 1
+		for hi < len(ids) && ids[hi].less(id) {
+			lo, hi, step = hi+1, hi+step, 2*step
+		}
+		return t.search(id, lo, min(hi, len(ids)))
+	}
+	// From hi on, entries are not below id; up to lo, they are.
+	lo, hi, step := guess-1, guess, 1
+	for lo >= 0 && !ids[lo].less(id) {
+		lo, hi, step = lo-step, lo, 2*step
+	}
+	return t.search(id, max(lo+1, 0), hi)
 }
 
 // Lookup returns entry i and whether i is in range: the total form of At for
