@@ -45,12 +45,16 @@
 //	                   broadcasts, at least 0 and below 1; origins never
 //	                   crash (0)
 //	--broadcasts K     measured broadcasts per strategy and phase (20)
-//	--warmup K         warm-up broadcasts before the warm phase (10)
+//	--warmup K         warm-up broadcasts before the warm phase (40)
 //	--seed N           random seed, at least 1 (1)
 //	--strategy LIST    all, or a comma list of chatter, unicast, tcp-log,
 //	                   gossip, classic (all: the baselines, then chatter)
 //	--json             print one JSON object instead of the table
 //	--plot FILE.svg    also write an SVG plot of delivery over time
+//	--parallel N       strategy-phase worlds simulated at once; 0 for one
+//	                   per CPU (0). Memory grows with it; results do not
+//	--cpuprofile FILE  write a CPU profile of the run (go tool pprof)
+//	--memprofile FILE  write a heap profile at the end of the run
 //
 // By default sim prints a table: a line with the parameters, then one row
 // per strategy and phase with the columns delivery (ratio of live

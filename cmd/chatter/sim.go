@@ -65,7 +65,7 @@ func paramsJSON(p sim.Params) simParamsJSON {
 		TCPLoss:            p.TCPLoss,
 		Crash:              p.Crash,
 		Broadcasts:         p.Broadcasts,
-		Warmup:             p.Warmup,
+		Warmup:             max(p.Warmup, 0), // sim.Params: negative for none
 		Seed:               p.Seed,
 		Strategies:         names,
 	}
@@ -78,7 +78,7 @@ func paramsLines(p sim.Params) []string {
 		fmt.Sprintf("%d nodes, %d subnets, %d B payload, latency %v, bandwidth %s",
 			p.Nodes, p.Subnets, p.Payload, p.Latency, formatBandwidth(p.Bandwidth)),
 		fmt.Sprintf("mcast-loss %g, tcp-loss %g, crash %g, %d broadcasts (warm-up %d), seed %d",
-			p.McastLoss, p.TCPLoss, p.Crash, p.Broadcasts, p.Warmup, p.Seed),
+			p.McastLoss, p.TCPLoss, p.Crash, p.Broadcasts, max(p.Warmup, 0), p.Seed),
 	}
 }
 
