@@ -198,13 +198,15 @@ type Sealer struct {
 	enc     bodyEncoder
 	body    []byte
 	nonce   [crypto.NonceSize]byte
-	lz      *Compressor
+	lz      *Compressor     // a shared compressor (WithCompressor), or nil
+	ownLZ   *lz4.Compressor // else the sealer's own, made on first use
 }
 
 // Compressor is LZ4's compression state (about 136 KiB of hash tables). Each
 // Sealer makes its own on first use unless given one with WithCompressor:
 // a process that runs many nodes (a simulation) shares one. It is safe for
-// concurrent use; sealers that share it take turns.
+// concurrent use; sealers that share it take turns. (A sealer's own state
+// needs no lock of its own: the sealer's lock guards it.)
 type Compressor struct {
 	mu sync.Mutex
 	lz lz4.Compressor
@@ -306,10 +308,7 @@ func (s *Sealer) AppendFrame(dst []byte, b *Body, now time.Time) ([]byte, error)
 	if raw > 0 {
 		scratch := spare[len(spare)-raw:] // room for a block shorter than raw
 		scratch = scratch[: raw-1 : raw-1]
-		if s.lz == nil {
-			s.lz = NewCompressor()
-		}
-		if n := s.lz.compress(s.body, scratch); n > 0 && n < raw-1 {
+		if n := s.compress(s.body, scratch); n > 0 && n < raw-1 {
 			flags, data = flagLZ4, scratch[:n]
 		}
 	}
@@ -324,4 +323,21 @@ func (s *Sealer) AppendFrame(dst []byte, b *Body, now time.Time) ([]byte, error)
 	s.nonce = crypto.Nonce(s.counter) // a field: a local would escape to the heap
 	sealed := aead.Seal(dst[hdrEnd:hdrEnd], s.nonce[:], dst[hdrEnd:], dst[start:hdrEnd])
 	return dst[:hdrEnd+len(sealed)], nil
+}
+
+// compress compresses src into dst, with the shared compressor or else the
+// sealer's own, and returns the length, or 0 when the block would not be
+// shorter than dst. s.mu is held.
+func (s *Sealer) compress(src, dst []byte) int {
+	if s.lz != nil {
+		return s.lz.compress(src, dst)
+	}
+	if s.ownLZ == nil {
+		s.ownLZ = new(lz4.Compressor)
+	}
+	n, err := s.ownLZ.CompressBlock(src, dst)
+	if err != nil {
+		return 0
+	}
+	return n
 }

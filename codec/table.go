@@ -110,19 +110,63 @@ func (blk *v4Block) scan(t core.NetIDTable, i, n4 int) {
 	prefix, last := a>>8, byte(a)
 	blk.hosts[0] = last
 	k := 1
+	row := 0 // hosts in a row before last
 	for i++; i < n4; i++ {
 		a = v4At(t, i)
 		if a>>8 != prefix {
 			break
 		}
-		if byte(a) == last {
+		h := byte(a)
+		if h == last {
 			continue // the same address with another port
 		}
-		last = byte(a)
+		if h == last+1 {
+			row++
+		} else {
+			row = 0
+		}
+		last = h
 		blk.hosts[k&(maxBlockHosts-1)] = last
 		k++
+		if row >= 3 {
+			// Four hosts in a row: a subnet numbered in order, whose
+			// next entries are likely the next hosts. They are
+			// found without reading each.
+			m := rowEnd(t, i, n4, a)
+			for j := 1; j <= m; j++ {
+				blk.hosts[k&(maxBlockHosts-1)] = h + byte(j)
+				k++
+			}
+			i += m
+			last = h + byte(m)
+		}
 	}
 	blk.prefix, blk.end, blk.k = prefix, i, k
+}
+
+// rowEnd returns the largest m for which entries i to i+m of t hold the
+// addresses a to a+m of one /24 block, where entry i holds a and n4 is the
+// number of IPv4 entries. Entry i+m holds a+m exactly when every entry
+// before it does too (addresses ascend, and a second port of one of them
+// would leave entry i+m short of a+m), so rowEnd probes 1, 2, 4...
+// entries ahead, then halves the interval where the row ends.
+func rowEnd(t core.NetIDTable, i, n4 int, a uint32) int {
+	limit := min(n4-1-i, 255-int(byte(a))) // the row stays in the table and the block
+	lo, step := 0, 1                       // entry i+lo holds a+lo
+	for lo+step <= limit && v4At(t, i+lo+step) == a+uint32(lo+step) {
+		lo += step
+		step *= 2
+	}
+	hi := min(lo+step, limit+1) // entry i+hi does not hold a+hi, or is past the limit
+	for hi-lo > 1 {
+		m := int(uint(lo+hi) >> 1)
+		if v4At(t, i+m) == a+uint32(m) {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // hostListLen returns the length of the list form of a block of k hosts,
@@ -162,19 +206,28 @@ func appendV4(dst []byte, t core.NetIDTable, n4 int) ([]byte, int) {
 // appendHostBitmap appends the 256-bit bitmap of hosts, which ascend. It
 // sets the bits of each 64-bit word in a register and stores the word once:
 // setting them in memory one at a time makes each wait for the store before
-// it.
+// it. Hosts in a row, a subnet numbered in order, are set a word at a time.
 func appendHostBitmap(dst []byte, hosts []byte) []byte {
 	var words [bitmapLen / 8]uint64
-	var word uint64
-	w := byte(0) // the index of word in words
-	for _, h := range hosts {
-		if h/64 != w {
-			words[w%4] = word
-			word, w = 0, h/64
+	if n := len(hosts); int(hosts[n-1]-hosts[0]) == n-1 {
+		for lo, hi := uint(hosts[0]), uint(hosts[n-1])+1; lo < hi; {
+			w := lo / 64
+			end := min(hi, (w+1)*64) // the end of the row within word w
+			words[w%4] = (^uint64(0) >> (64 - (end - lo))) << (lo % 64)
+			lo = end
 		}
-		word |= 1 << (h % 64)
+	} else {
+		var word uint64
+		w := byte(0) // the index of word in words
+		for _, h := range hosts {
+			if h/64 != w {
+				words[w%4] = word
+				word, w = 0, h/64
+			}
+			word |= 1 << (h % 64)
+		}
+		words[w%4] = word
 	}
-	words[w%4] = word
 	for _, word := range words {
 		dst = binary.LittleEndian.AppendUint64(dst, word)
 	}
@@ -770,6 +823,16 @@ func spansOf(dst []span, idx []int) []span {
 // empty, the length of its shorter form, and whether that is the bitmap
 // (references win ties).
 func listForm(sp []span) (k, n int, bitmap bool) {
+	if len(sp) == 1 { // one run, the common case, in closed form
+		start := sp[0].start
+		k = sp[0].end - start
+		bm := uvarintLen(uint64(2*k+1)) + uvarintLen(uint64(start)) + (k+7)/8
+		refs := uvarintLen(uint64(2*k)) + uvarintLen(uint64(start)) + k - 1
+		if refs <= bm {
+			return k, refs, false
+		}
+		return k, bm, true
+	}
 	for _, s := range sp {
 		k += s.end - s.start
 	}
