@@ -100,7 +100,7 @@ func (e *bodyEncoder) list(t core.NetIDTable, ids []core.NetID, guess int, what 
 		if j == len(ids) {
 			break
 		}
-		i, ok := t.Index(ids[j])
+		i, ok := t.IndexNear(ids[j], hi) // lists mostly ascend
 		if !ok {
 			return fmt.Errorf("%w: %s %s not in the NetID table", ErrTableRef, what, ids[j])
 		}

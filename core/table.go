@@ -41,16 +41,21 @@ func NewNetIDTable(ids ...NetID) NetIDTable {
 // use it to build a table without sorting again.
 func NetIDTableFromSorted(ids []NetID) (NetIDTable, error) {
 	// The IPv4 entries, which come first, are checked in a loop without
-	// branches but the loop's own: a valid IPv4 NetID's address and port
-	// read as one number (lo<<16 | port, at most 48 bits, never 0), and
-	// the entries ascend when each number is above the one before.
+	// branches but the loop's own: a valid IPv4 NetID's address, family
+	// and port read as one number (lo<<24 | fp, at most 56 bits, never 0;
+	// the family is the same for all), and the entries ascend when each
+	// number is above the one before.
 	var prev, above uint64 = 0, 1 // above stays 1 while they ascend
 	n4 := 0
-	for ; n4 < len(ids) && ids[n4].fam() == FamilyIPv4; n4++ {
-		key := ids[n4].lo<<16 | ids[n4].fp&0xffff
+	for _, id := range ids {
+		if id.fam() != FamilyIPv4 {
+			break
+		}
+		key := id.lo<<24 | id.fp
 		_, borrow := bits.Sub64(prev, key, 0) // 1 when prev < key
 		above &= borrow
 		prev = key
+		n4++
 	}
 	from := n4 // the first entry the loop below checks
 	if above == 0 {
