@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/chatter-go/chatter/transport"
 )
 
 // FrameLen returns the total length of the frame at the start of b, once b
@@ -23,19 +25,13 @@ func FrameLen(b []byte, max int) (int, error) {
 	return r.off + sealed, nil
 }
 
-// initialStreamBuffer is a Reader's first buffer size; it grows with the
-// data that actually arrives, never with what a header claims.
-const initialStreamBuffer = 4 << 10
-
-// Reader splits a byte stream, such as a TCP connection, into frames. It
-// copes with partial reads and with several frames in one read, and it
-// checks each frame's claimed length against the limit before reading it.
-// A Reader is not safe for concurrent use.
+// Reader splits a byte stream, such as a TCP connection, into frames: a
+// [transport.FrameReader] with FrameLen. It copes with partial reads and
+// with several frames in one read, and it checks each frame's claimed length
+// against the limit before reading it. A Reader is not safe for concurrent
+// use.
 type Reader struct {
-	r          io.Reader
-	max        int
-	buf        []byte
-	start, end int // unconsumed bytes are buf[start:end]
+	frames *transport.FrameReader
 }
 
 // NewReader returns a Reader of frames of at most maxFrame bytes from r;
@@ -44,7 +40,7 @@ func NewReader(r io.Reader, maxFrame int) *Reader {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrameSize
 	}
-	return &Reader{r: r, max: maxFrame}
+	return &Reader{frames: transport.NewFrameReader(r, FrameLen, maxFrame)}
 }
 
 // Next returns the next whole frame. The slice is valid until the next call
@@ -54,53 +50,10 @@ func NewReader(r io.Reader, maxFrame int) *Reader {
 // oversize frame gives the codec's sentinel: the stream is then out of step
 // and the caller should drop the connection.
 func (s *Reader) Next() ([]byte, error) {
-	for {
-		n, err := FrameLen(s.buf[s.start:s.end], s.max)
-		if err != nil {
-			return nil, fmt.Errorf("codec: stream: %w", err)
-		}
-		if n > 0 && s.end-s.start >= n {
-			frame := s.buf[s.start : s.start+n : s.start+n]
-			s.start += n
-			return frame, nil
-		}
-		if err := s.fill(n); err != nil {
-			return nil, err
-		}
+	f, err := s.frames.Next()
+	var bad *transport.BadStreamError
+	if errors.As(err, &bad) {
+		return nil, fmt.Errorf("codec: stream: %w", bad.Err)
 	}
-}
-
-// fill reads more bytes, making room first. need is the length of the frame
-// being read, or 0 when its header is still incomplete.
-func (s *Reader) fill(need int) error {
-	if s.start > 0 && (s.start == s.end || s.end == len(s.buf)) {
-		s.end = copy(s.buf, s.buf[s.start:s.end])
-		s.start = 0
-	}
-	if s.end == len(s.buf) {
-		// Grow by doubling: the buffer never exceeds twice the bytes
-		// received, whatever length a header claims.
-		size := max(2*len(s.buf), initialStreamBuffer)
-		if need > 0 {
-			size = min(size, need)
-		}
-		size = max(size, s.end+1)
-		buf := make([]byte, size)
-		copy(buf, s.buf[:s.end])
-		s.buf = buf
-	}
-	n, err := s.r.Read(s.buf[s.end:])
-	s.end += n
-	switch {
-	case n > 0:
-		return nil
-	case err == io.EOF && s.start == s.end:
-		return io.EOF
-	case err == io.EOF:
-		return io.ErrUnexpectedEOF
-	case err != nil:
-		return err
-	default:
-		return nil // a zero-byte read without error: try again
-	}
+	return f, err
 }

@@ -1,5 +1,6 @@
-// Package transport will hold what Chatter's transports share: the
-// conformance suite every adapter runs and the helpers common to
-// transport/tcp, transport/udpmcast and transport/memnet. Transports move
-// sealed frames only; they never see plaintext.
+// Package transport holds what Chatter's transports share: the
+// [FrameReader] that splits a byte stream into frames, used by
+// transport/tcp and by codec.Reader (the conformance suite every adapter
+// runs is in transport/transporttest). Transports move sealed frames only;
+// they never see plaintext.
 package transport

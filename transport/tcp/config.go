@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chatter-go/chatter/core"
+	"github.com/chatter-go/chatter/transport"
 )
 
 // Defaults of Config.
@@ -27,12 +28,9 @@ const (
 	MaxBackoff = time.Second
 )
 
-// FrameLenFunc tells where a frame ends in a byte stream: given the bytes
-// received so far from the start of a frame, it returns the frame's total
-// length once b holds its whole header (the rest need not be there yet),
-// 0 and no error when b is too short to tell, or an error when b cannot
-// start a frame or claims more than max bytes. codec.FrameLen is one.
-type FrameLenFunc func(b []byte, max int) (int, error)
+// FrameLenFunc tells where a frame ends in a byte stream
+// ([transport.FrameLenFunc]); codec.FrameLen is one.
+type FrameLenFunc = transport.FrameLenFunc
 
 // Config configures a Transport. Zero fields take their defaults; New fills
 // them into a copy and never writes to the caller's Config.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatter-go/chatter/core"
+	"github.com/chatter-go/chatter/transport"
 )
 
 // Accept backoff on errors other than the listener closing.
@@ -55,11 +56,11 @@ func (t *Transport) acceptLoop() {
 func (t *Transport) readConn(conn net.Conn) {
 	defer t.untrack(conn, true)
 	remote, _ := addrPortOf(conn.RemoteAddr())
-	r := newFrameReader(idleReader{conn: conn, idle: t.cfg.IdleTimeout}, t.cfg.FrameLen, t.cfg.MaxFrame)
+	r := transport.NewFrameReader(idleReader{conn: conn, idle: t.cfg.IdleTimeout}, t.cfg.FrameLen, t.cfg.MaxFrame)
 	for {
-		f, err := r.next()
+		f, err := r.Next()
 		if err != nil {
-			var bad *badStreamError
+			var bad *transport.BadStreamError
 			switch {
 			case errors.As(err, &bad):
 				t.stats.badStreams.Add(1)

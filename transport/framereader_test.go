@@ -1,4 +1,4 @@
-package tcp
+package transport
 
 import (
 	"bytes"
@@ -41,14 +41,14 @@ func TestFrameReaderSplits(t *testing.T) {
 		{"data with EOF", func() io.Reader { return iotest.DataErrReader(bytes.NewReader(stream)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newFrameReader(tc.r(), lenFrameLen, 1<<20)
+			r := NewFrameReader(tc.r(), lenFrameLen, 1<<20)
 			for i, want := range frames {
-				got, err := r.next()
+				got, err := r.Next()
 				if err != nil || !bytes.Equal(got, want) {
 					t.Fatalf("frame %d: %d bytes, %v", i, len(got), err)
 				}
 			}
-			if _, err := r.next(); err != io.EOF {
+			if _, err := r.Next(); err != io.EOF {
 				t.Fatalf("after the last frame: %v, want io.EOF", err)
 			}
 		})
@@ -68,10 +68,10 @@ func TestFrameReaderRefuses(t *testing.T) {
 		{"garbage", []byte("GET / HTTP/1.1"), true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newFrameReader(bytes.NewReader(tc.input), lenFrameLen, 1024).next()
-			var bad *badStreamError
+			_, err := NewFrameReader(bytes.NewReader(tc.input), lenFrameLen, 1024).Next()
+			var bad *BadStreamError
 			if errors.As(err, &bad) != tc.bad || (tc.want != nil && !errors.Is(err, tc.want)) {
-				t.Fatalf("next = %v, want bad stream %v, error %v", err, tc.bad, tc.want)
+				t.Fatalf("Next = %v, want bad stream %v, error %v", err, tc.bad, tc.want)
 			}
 		})
 	}
@@ -82,9 +82,9 @@ func TestFrameReaderRefuses(t *testing.T) {
 func TestFrameReaderDoesNotAllocateByClaim(t *testing.T) {
 	stream := binary.BigEndian.AppendUint32(nil, 1<<20)
 	stream = append(stream, make([]byte, 100)...)
-	r := newFrameReader(bytes.NewReader(stream), lenFrameLen, 1<<20)
-	if _, err := r.next(); err != io.ErrUnexpectedEOF {
-		t.Fatalf("next = %v, want io.ErrUnexpectedEOF", err)
+	r := NewFrameReader(bytes.NewReader(stream), lenFrameLen, 1<<20)
+	if _, err := r.Next(); err != io.ErrUnexpectedEOF {
+		t.Fatalf("Next = %v, want io.ErrUnexpectedEOF", err)
 	}
 	if len(r.buf) > initialStreamBuffer {
 		t.Errorf("buffer of %d bytes for %d received", len(r.buf), len(stream))
