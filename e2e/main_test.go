@@ -108,6 +108,11 @@ func helperNode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *iface == "" {
+		// Multicast only on a link inside the test's namespace, named.
+		fmt.Fprintln(stderr, "e2e node: --iface is required")
+		return 2
+	}
 	addr, err := netip.ParseAddrPort(*listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "e2e node: --listen:", err)

@@ -1,6 +1,7 @@
 package memnet
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,15 +64,9 @@ func (c LiveConfig) Validate() error {
 }
 
 func (c LiveConfig) withDefaults() LiveConfig {
-	if c.QueueLen == 0 {
-		c.QueueLen = DefaultQueueLen
-	}
-	if c.MaxFrame == 0 {
-		c.MaxFrame = DefaultMaxFrame
-	}
-	if c.MaxDatagram == 0 {
-		c.MaxDatagram = DefaultMaxDatagram
-	}
+	c.QueueLen = cmp.Or(c.QueueLen, DefaultQueueLen)
+	c.MaxFrame = cmp.Or(c.MaxFrame, DefaultMaxFrame)
+	c.MaxDatagram = cmp.Or(c.MaxDatagram, DefaultMaxDatagram)
 	return c
 }
 

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -122,30 +123,14 @@ func (c Config) withDefaults() Config {
 	if c.Listen == "" {
 		c.Listen = c.Self.AddrPort().String()
 	}
-	if c.MaxFrame == 0 {
-		c.MaxFrame = DefaultMaxFrame
-	}
-	if c.DialTimeout == 0 {
-		c.DialTimeout = DefaultDialTimeout
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
-	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.MaxInbound == 0 {
-		c.MaxInbound = DefaultMaxInbound
-	}
-	if c.QueueLen == 0 {
-		c.QueueLen = DefaultQueueLen
-	}
-	if c.RecvQueue == 0 {
-		c.RecvQueue = DefaultRecvQueue
-	}
-	if c.Backoff == 0 {
-		c.Backoff = DefaultBackoff
-	}
+	c.MaxFrame = cmp.Or(c.MaxFrame, DefaultMaxFrame)
+	c.DialTimeout = cmp.Or(c.DialTimeout, DefaultDialTimeout)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, DefaultWriteTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxInbound = cmp.Or(c.MaxInbound, DefaultMaxInbound)
+	c.QueueLen = cmp.Or(c.QueueLen, DefaultQueueLen)
+	c.RecvQueue = cmp.Or(c.RecvQueue, DefaultRecvQueue)
+	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
 	if c.Dial == nil {
 		c.Dial = new(net.Dialer).DialContext
 	}
