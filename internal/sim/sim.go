@@ -6,6 +6,7 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -59,33 +60,15 @@ type Params struct {
 const sharedIndexMax = 20000
 
 func (p Params) withDefaults() (Params, error) {
-	if p.Nodes == 0 {
-		p.Nodes = 256
-	}
-	if p.Subnets == 0 {
-		p.Subnets = 8
-	}
-	if p.Payload == 0 {
-		p.Payload = 256
-	}
-	if p.Latency == 0 {
-		p.Latency = time.Millisecond
-	}
-	if p.Bandwidth == 0 {
-		p.Bandwidth = 125e6
-	}
-	if p.Broadcasts == 0 {
-		p.Broadcasts = 20
-	}
-	if p.Warmup == 0 {
-		p.Warmup = 40
-	}
-	if p.Seed == 0 {
-		p.Seed = 1
-	}
-	if p.AckTimeout == 0 {
-		p.AckTimeout = 50 * p.Latency
-	}
+	p.Nodes = cmp.Or(p.Nodes, 256)
+	p.Subnets = cmp.Or(p.Subnets, 8)
+	p.Payload = cmp.Or(p.Payload, 256)
+	p.Latency = cmp.Or(p.Latency, time.Millisecond)
+	p.Bandwidth = cmp.Or(p.Bandwidth, 125e6)
+	p.Broadcasts = cmp.Or(p.Broadcasts, 20)
+	p.Warmup = cmp.Or(p.Warmup, 40)
+	p.Seed = cmp.Or(p.Seed, 1)
+	p.AckTimeout = cmp.Or(p.AckTimeout, 50*p.Latency)
 	if p.Parallel <= 0 {
 		p.Parallel = runtime.GOMAXPROCS(0)
 	}
