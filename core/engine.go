@@ -420,9 +420,11 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 		return
 	}
 	// Skip the nodes with a fresh first-hand report, but for one of them,
-	// drawn at random, sent alone as a safety net: UDP is unreliable.
-	// Members of this node's domain without one are sent alone too: as
-	// entries they would multicast into this domain again.
+	// drawn at random and put back as a safety net: UDP is unreliable. It
+	// is planned with the groups, as a lone node (PlaceLone sends it where
+	// a lone node shortens the plan). Members of this node's domain without
+	// a fresh report are sent alone: as entries they would multicast into
+	// this domain again.
 	//
 	// The order is the critical path's: the chunks go out first, for they
 	// lead to further hops; then the multicast, which is a last hop for
@@ -438,18 +440,27 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 		}
 		groups = GroupBy(e.rnd, rest, func(id NetID) (NetID, bool) { return e.peers.Domain(id) })
 	}
-	e.splitAndSend(now, g, groups, meta)
-	e.emitMulticast(now, mg, meta)
-	var fresh []NetID
+	var fresh, stale []NetID
 	for _, id := range own {
 		if e.fresh(id, now) {
 			fresh = append(fresh, id)
 		} else {
-			e.send(now, g, Singletons([]NetID{id}), meta)
+			stale = append(stale, id)
 		}
 	}
+	Shuffle(e.rnd, groups)
 	if len(fresh) > 0 {
-		e.send(now, g, Singletons([]NetID{fresh[e.rnd.IntN(len(fresh))]}), meta)
+		// First, so it gets the deepest leaf: a safety net is always
+		// sent an empty list, whatever else is lone.
+		groups = slices.Insert(groups, 0, Group{Entry: fresh[e.rnd.IntN(len(fresh))]})
+	}
+	PlaceLone(groups)
+	for _, s := range SplitLog(groups) {
+		e.send(now, g, s.Chunk, meta)
+	}
+	e.emitMulticast(now, mg, meta)
+	for _, id := range stale {
+		e.send(now, g, Singletons([]NetID{id}), meta)
 	}
 }
 

@@ -279,13 +279,14 @@ func TestEngineColdBroadcast(t *testing.T) {
 	if id != firstID {
 		t.Errorf("Broadcast returned %v, want %v", id, firstID)
 	}
-	// The six destinations as singletons shuffled (seed 1: 6 7 5 4 2 3)
-	// and split 3, 2, 1, then one multicast: the chunks lead to further
-	// hops, so they go first.
+	// The six destinations as singletons shuffled (seed 1: 6 7 5 4 2 3),
+	// placed by PlaceLone (all lone: in turn into the leaves, deepest and
+	// last first, then the rest) and split 3, 2, 1; then one multicast:
+	// the chunks lead to further hops, so they go first.
 	want := []core.Action{
-		sendAction(nid(6), id, grp(7), grp(5)),
-		sendAction(nid(4), id, grp(2)),
-		sendAction(nid(3), id),
+		sendAction(nid(3), id, grp(5), grp(7)),
+		sendAction(nid(2), id, grp(6)),
+		sendAction(nid(4), id),
 		mcastAction(id, 1),
 	}
 	diffActions(t, "cold broadcast", want, got)
@@ -300,25 +301,21 @@ func TestEngineColdBroadcast(t *testing.T) {
 func TestEngineWarmBroadcast(t *testing.T) {
 	e := newEngine(t, core.EngineConfig{}, warm(), 1)
 	id, got := broadcast(e, t0, nids(11, 12, 13, 21, 22, 23, 31, 32))
-	// The remote domains as two groups, entries drawn at random (the
-	// chunks go first: they lead to further hops); then one multicast;
-	// then one safety net (empty list) among the fresh 11, 12, 13.
+	// The remote domains as two groups, entries drawn at random, and one
+	// safety net among the fresh 11, 12, 13, planned as a lone node in
+	// the deepest leaf: 32 sends it on with an empty list, at hop 2, as
+	// 32's multicast reaches 31. The chunks go first (they lead to
+	// further hops), then one multicast.
 	want := []core.Action{
-		sendAction(nid(32), id, grp(32, 31)),
+		sendAction(nid(32), id, grp(32, 31), grp(13)),
 		sendAction(nid(22), id, grp(22, 21, 23)),
 		mcastAction(id, 1),
-		sendAction(nid(13), id),
 	}
 	diffActions(t, "warm broadcast", want, got)
 
-	own := 0
-	for _, a := range gossipSends(got) {
-		if a.To == nid(11) || a.To == nid(12) || a.To == nid(13) {
-			own++
-		}
-	}
-	if own != 1 {
-		t.Errorf("%d sends to the fresh own-domain nodes, want exactly 1 safety net", own)
+	named, _ := coverage(t, got)
+	if own := named[nid(11)] + named[nid(12)] + named[nid(13)]; own != 1 {
+		t.Errorf("the fresh own-domain nodes are named %d times, want exactly 1 safety net", own)
 	}
 }
 
@@ -428,11 +425,12 @@ func TestEngineRelay(t *testing.T) {
 	mc := mcastAction(relayed, 1)
 	mc.Message.Gossip.Payload = newPayload
 	want := []core.Action{
-		sendAction(nid(21), relayed, grp(21, 22)), // the other groups first
+		// The other groups first, with the safety net drawn among 11
+		// and 12 as a lone node in the deepest leaf: 21 sends it on.
+		sendAction(nid(21), relayed, grp(21, 22), grp(11)),
 		sendAction(nid(31), relayed),
 		mc,                           // into its own group, which has members
 		sendAction(nid(13), relayed), // own member without a fresh report: alone
-		sendAction(nid(11), relayed), // the safety net among 11, 12
 	}
 	for i := range want {
 		if want[i].Type == core.ActionSend {
@@ -528,8 +526,8 @@ func TestEngineOwnKnowledgeBeatsGrouping(t *testing.T) {
 	e.Relay(t0, 1, testIDs, testPayload)
 	diffActions(t, "regrouped relay", []core.Action{
 		sendAction(nid(22), relayed, grp(22, 23)),
+		sendAction(nid(21), relayed), // the lone safety net, in the last slot
 		mcastAction(relayed, 1),
-		sendAction(nid(21), relayed),
 	}, e.Ready())
 }
 
@@ -1327,7 +1325,7 @@ func checkCoverage(t *testing.T, seed uint64, got []core.Action, dests []core.Ne
 		if own(id) && named[id] == 1 && mc {
 			for _, a := range gossipSends(got) {
 				if a.To == id && len(a.Message.Gossip.Distribution) != 0 {
-					t.Fatalf("seed %d: own-domain %s sent a list %v", seed, id, a.Message.Gossip.Distribution)
+					t.Fatalf("seed %d: own-domain %s sent a list %v\n%s", seed, id, a.Message.Gossip.Distribution, describe(got))
 				}
 			}
 		}

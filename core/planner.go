@@ -1,5 +1,10 @@
 package core
 
+import (
+	"cmp"
+	"slices"
+)
+
 // The planner: plain functions over values. The engine calls them with its
 // knowledge; tests call them with small literal inputs.
 
@@ -27,6 +32,87 @@ func SplitLog(groups []Group) []Send {
 		sends = append(sends, SendFor(chunk))
 	}
 	return sends
+}
+
+// PlaceLone reorders groups, already shuffled, for SplitLog: the lone
+// groups (an entry without members) take the leaf slots of the plan that lie
+// deepest, in their order (the first lone group gets the deepest leaf), and
+// the other groups fill the remaining slots in theirs.
+//
+// A group with members ends its branch with its entry's multicast, one hop
+// after the entry; a lone node ends it on arrival. Put in the deepest slots,
+// lone nodes take that last hop off the plan: with 15 groups and a safety
+// net, the one slot SplitLog reaches at hop 4 goes to the safety net, and
+// every group's members have the message at hop 4 instead of 5. Only leaf
+// slots (a target handed no other group) are used while there are enough,
+// so a lone node is still sent an empty list. The depths are those of the
+// plan as this node cuts it; each target re-places what it is handed.
+func PlaceLone(groups []Group) {
+	lone := 0
+	for _, g := range groups {
+		if len(g.Members) == 0 {
+			lone++
+		}
+	}
+	if lone == 0 {
+		return
+	}
+	hop, leaf := planSlots(len(groups))
+	slots := make([]int, len(groups))
+	for i := range slots {
+		slots[i] = i
+	}
+	// Leaves first, deepest first, then last first: of two slots as deep,
+	// the later is sent later, and a lone node leads nowhere.
+	slices.SortFunc(slots, func(a, b int) int {
+		if leaf[a] != leaf[b] {
+			if leaf[a] {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(hop[b], hop[a]), cmp.Compare(b, a))
+	})
+	placed := make([]Group, len(groups))
+	taken := make([]bool, len(groups))
+	next := 0 // the next lone group
+	for _, i := range slots[:lone] {
+		for len(groups[next].Members) > 0 {
+			next++
+		}
+		placed[i], taken[i] = groups[next], true
+		next++
+	}
+	next = 0 // the next group with members
+	for i := range placed {
+		if taken[i] {
+			continue
+		}
+		for len(groups[next].Members) == 0 {
+			next++
+		}
+		placed[i] = groups[next]
+		next++
+	}
+	copy(groups, placed)
+}
+
+// planSlots returns, for n groups cut by SplitLog and each chunk re-cut by
+// its target, the hop at which each position's entry is reached (1 for this
+// node's own sends) and whether it is a leaf: a target handed no other group.
+func planSlots(n int) (hop []int, leaf []bool) {
+	hop, leaf = make([]int, n), make([]bool, n)
+	var walk func(lo, n, h int)
+	walk = func(lo, n, h int) {
+		for n > 0 {
+			k := (n + 1) / 2
+			hop[lo], leaf[lo] = h, k == 1
+			walk(lo+1, k-1, h+1)
+			lo, n = lo+k, n-k
+		}
+	}
+	walk(0, n, 1)
+	return hop, leaf
 }
 
 // SendFor returns the send that hands chunk to the entry of its first group.

@@ -621,3 +621,146 @@ func TestPlanDepthOneGroup(t *testing.T) {
 		t.Errorf("hops (-want +got):\n%s", diff)
 	}
 }
+
+// --- PlaceLone ----------------------------------------------------------------
+
+func TestPlaceLone(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		in, want []core.Group
+	}{
+		{"nothing", nil, nil},
+		{"no lone group: unchanged", []core.Group{grp(1, 2), grp(3, 4)}, []core.Group{grp(1, 2), grp(3, 4)}},
+		// Three slots: 0 heads a chunk of two, 1 is its leaf at hop 2,
+		// 2 a leaf at hop 1.
+		{"lone into the deepest leaf", []core.Group{grp(9), grp(1, 2), grp(3, 4)}, []core.Group{grp(1, 2), grp(9), grp(3, 4)}},
+		{"two lone: deepest, then last", []core.Group{grp(8), grp(9), grp(1, 2)}, []core.Group{grp(1, 2), grp(8), grp(9)}},
+		// Six slots: leaves 4, 2, 1 at hop 2 (last first) and 5 at hop
+		// 1; then the heads 3 and 0.
+		{"all lone: a permutation", []core.Group{grp(1), grp(2), grp(3), grp(4), grp(5), grp(6)},
+			[]core.Group{grp(6), grp(3), grp(2), grp(5), grp(1), grp(4)}},
+		// Fifteen domains and a safety net: the one slot at hop 4
+		// (index 3) takes the safety net.
+		{"fifteen groups and a safety net", append([]core.Group{grp(99)}, bigGroups(15)...),
+			slices.Concat(bigGroups(15)[:3], []core.Group{grp(99)}, bigGroups(15)[3:])},
+	} {
+		got := slices.Clone(tc.in)
+		core.PlaceLone(got)
+		if diff := cmp.Diff(tc.want, got, planOpts); diff != "" {
+			t.Errorf("%s: PlaceLone (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+// bigGroups returns n groups of three nodes, entries 100, 200, ...
+func bigGroups(n int) []core.Group {
+	groups := make([]core.Group, n)
+	for i := range groups {
+		e := 100 * (i + 1)
+		groups[i] = grp(e, e+1, e+2)
+	}
+	return groups
+}
+
+// lastHop walks a plan as the network would, each target re-planning what
+// it is handed (re-placed with PlaceLone when place is set), and returns
+// the hop of the last delivery: an entry's arrival, or its multicast one
+// hop later when its group has members.
+func lastHop(groups []core.Group, place bool) int {
+	last := 0
+	var walk func(groups []core.Group, hop int)
+	walk = func(groups []core.Group, hop int) {
+		groups = slices.Clone(groups)
+		if place {
+			core.PlaceLone(groups)
+		}
+		for _, s := range core.SplitLog(groups) {
+			last = max(last, hop)
+			if len(s.Chunk[0].Members) > 0 {
+				last = max(last, hop+1)
+			}
+			walk(s.Chunk[1:], hop+1)
+		}
+	}
+	walk(groups, 1)
+	return last
+}
+
+func TestPlaceLoneProperties(t *testing.T) {
+	gained := 0
+	for seed := range uint64(3000) {
+		r := seeded(seed)
+		groups := randomGroups(r, 1, 70, 3)
+		// A few groups lose their members: safety nets, nodes of no
+		// known domain.
+		for i := range groups {
+			if r.IntN(4) == 0 {
+				groups[i].Members = nil
+			}
+		}
+		core.Shuffle(r, groups)
+		placed := slices.Clone(groups)
+		core.PlaceLone(placed)
+
+		// A permutation that keeps the order of the groups with members.
+		byEntry := func(a, b core.Group) int { return a.Entry.Compare(b.Entry) }
+		if !equalGroups(slices.SortedFunc(slices.Values(groups), byEntry), slices.SortedFunc(slices.Values(placed), byEntry)) {
+			t.Fatalf("seed %d: PlaceLone is not a permutation:\n%v\n%v", seed, groups, placed)
+		}
+		withMembers := func(gs []core.Group) []core.Group {
+			return slices.DeleteFunc(slices.Clone(gs), func(g core.Group) bool { return len(g.Members) == 0 })
+		}
+		if !equalGroups(withMembers(groups), withMembers(placed)) {
+			t.Fatalf("seed %d: the groups with members changed order:\n%v\n%v", seed, groups, placed)
+		}
+		// Never deeper than the plan without placing, and never beyond
+		// the bound of 1 + ceil(log2 S), S counting the sender's domain.
+		plain, deep := lastHop(groups, false), lastHop(groups, true)
+		if deep > plain {
+			t.Fatalf("seed %d: placed plan ends at hop %d, unplaced at %d:\n%v", seed, deep, plain, groups)
+		}
+		if bound := 1 + ceilLog2(len(groups)+1); deep > bound {
+			t.Fatalf("seed %d: %d groups end at hop %d > %d", seed, len(groups), deep, bound)
+		}
+		if deep < plain {
+			gained++
+		}
+		// The first lone group (a safety net) is never the head of a
+		// chunk of more than one group: its target is sent no list.
+		if lone := firstLone(groups); lone.IsValid() {
+			for _, s := range core.SplitLog(placed) {
+				if s.To == lone && len(s.Chunk) > 1 {
+					t.Fatalf("seed %d: the first lone group %s heads a chunk of %d", seed, lone, len(s.Chunk))
+				}
+			}
+		}
+	}
+	if gained == 0 {
+		t.Error("placing lone groups never shortened a plan")
+	}
+	t.Logf("placing shortened %d of 3000 plans by a hop", gained)
+}
+
+// firstLone returns the entry of the first group without members.
+func firstLone(groups []core.Group) core.NetID {
+	for _, g := range groups {
+		if len(g.Members) == 0 {
+			return g.Entry
+		}
+	}
+	return core.NetID{}
+}
+
+func TestPlaceLoneSafetyNetSavesAHop(t *testing.T) {
+	// The warm case of 1024 nodes in 16 subnets: 15 remote domains and the
+	// origin's safety net. Unplaced, the one slot at hop 4 holds a domain
+	// and its multicast ends the broadcast at hop 5; placed, it holds the
+	// safety net and every domain is reached by hop 4.
+	groups := append([]core.Group{grp(99)}, bigGroups(15)...)
+	if got := lastHop(groups, false); got != 5 {
+		t.Errorf("unplaced: last hop %d, want 5", got)
+	}
+	if got := lastHop(groups, true); got != 4 {
+		t.Errorf("placed: last hop %d, want 4", got)
+	}
+}
