@@ -78,6 +78,15 @@ type EngineConfig struct {
 	// AnnounceInterval is the period of announcements, which are skipped
 	// while data frames already say the same. Default 1s.
 	AnnounceInterval time.Duration
+	// TailAnnounce is how long after its last multicast data frame a node
+	// announces its sequence, so that receivers who lost that frame ask for
+	// it without waiting for the next periodic announcement. Further tail
+	// announcements follow at doubling delays (T, 2T, 4T, ... after the
+	// first) while they come before the periodic one; a new data frame
+	// starts the series again, so a node that multicasts often sends none.
+	// Tail announcements carry no grouping hints. Default AnnounceInterval/16;
+	// negative for none.
+	TailAnnounce time.Duration
 	// SeenPerFrame bounds the seen list slice a frame carries. Default 64.
 	SeenPerFrame int
 	// HintGroups and HintMembers bound the grouping hints an announcement
@@ -125,6 +134,9 @@ func (c EngineConfig) withDefaults() (EngineConfig, error) {
 	def(&c.AckTimeout, time.Second)
 	def(&c.ReportMaxAge, 10*time.Second)
 	def(&c.AnnounceInterval, time.Second)
+	if c.TailAnnounce == 0 {
+		c.TailAnnounce = c.AnnounceInterval / 16
+	}
 	def(&c.MessageTTL, 2*time.Minute)
 	defInt(&c.MaxFailover, 16)
 	defInt(&c.SeenPerFrame, 64)
@@ -237,6 +249,8 @@ type Engine struct {
 	mcastSeq     MulticastSeq
 	lastMcast    time.Time
 	nextAnnounce time.Time
+	tailAt       time.Time     // the next tail announcement; zero for none
+	tailStep     time.Duration // the delay that led to tailAt
 	nextPrune    time.Time
 
 	heard      map[NetID]*heard
@@ -552,6 +566,10 @@ func (e *Engine) multicast(now time.Time, g Gossip, want bool, meta any) bool {
 func (e *Engine) emitMulticast(now time.Time, mg Gossip, meta any) {
 	e.mcastSeq++
 	e.lastMcast = now
+	if e.cfg.TailAnnounce > 0 {
+		e.tailStep = e.cfg.TailAnnounce
+		e.tailAt = now.Add(e.tailStep)
+	}
 	e.noMcast[mg.ID] = true
 	e.messages[mg.ID] = now
 	e.repair[int(uint64(mg.MulticastSeq)%uint64(len(e.repair)))] = repairSlot{seq: mg.MulticastSeq, gossip: mg}
@@ -922,6 +940,16 @@ func (e *Engine) Tick(now time.Time) {
 		}
 		e.nextAnnounce = now.Add(e.cfg.AnnounceInterval)
 	}
+	if !e.tailAt.IsZero() && !now.Before(e.tailAt) {
+		e.announceTail()
+		// The next one at double the delay, unless the periodic
+		// announcement comes first.
+		e.tailStep *= 2
+		e.tailAt = now.Add(e.tailStep)
+		if e.tailAt.Sub(e.lastMcast) >= e.cfg.AnnounceInterval {
+			e.tailAt = time.Time{}
+		}
+	}
 	if !now.Before(e.nextPrune) {
 		for id, at := range e.messages {
 			if now.Sub(at) > e.cfg.MessageTTL {
@@ -977,6 +1005,21 @@ func (e *Engine) announce() {
 	e.out = append(e.out, Action{Type: ActionMulticast, Message: m})
 }
 
+// announceTail multicasts an announcement of this node's last multicast
+// sequence, with as much of the seen list as fits and no hints: it is sent
+// so that a lost tail frame is noticed soon.
+func (e *Engine) announceTail() {
+	m := Message{Kind: MsgAnnouncement, Announcement: Announcement{LastSeq: e.mcastSeq, Seen: e.seenSlice()}}
+	for !e.sizer.MulticastFits(&m) {
+		if len(m.Announcement.Seen) == 0 {
+			return
+		}
+		m.Announcement.Seen = m.Announcement.Seen[:len(m.Announcement.Seen)/2]
+	}
+	e.stats.Announcements++
+	e.out = append(e.out, Action{Type: ActionMulticast, Message: m})
+}
+
 // jitter returns a duration drawn uniformly from [d/2, 3d/2).
 func jitter(rnd Rand, d time.Duration) time.Duration {
 	if d <= 1 {
@@ -991,6 +1034,9 @@ func (e *Engine) NextDeadline() time.Time {
 	next := e.nextPrune
 	if !e.cfg.NoMulticast && e.nextAnnounce.Before(next) {
 		next = e.nextAnnounce
+	}
+	if !e.tailAt.IsZero() && e.tailAt.Before(next) {
+		next = e.tailAt
 	}
 	for _, p := range e.deadline {
 		if !p.done {

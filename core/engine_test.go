@@ -605,7 +605,7 @@ func TestEngineOthers(t *testing.T) {
 
 func TestEngineNextDeadline(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	e := newEngine(t, core.EngineConfig{AckTimeout: timeout, AnnounceInterval: time.Second}, knowledge{}, 1)
+	e := newEngine(t, core.EngineConfig{AckTimeout: timeout, AnnounceInterval: time.Second, TailAnnounce: -1}, knowledge{}, 1)
 	e.Tick(t0)
 	e.Ready()
 	if got, want := e.NextDeadline(), t0.Add(time.Second); !got.Equal(want) {
@@ -945,7 +945,9 @@ func TestEngineRepairBufferWraps(t *testing.T) {
 // --- announcements -------------------------------------------------------------
 
 func TestEngineAnnouncements(t *testing.T) {
-	e := newEngine(t, core.EngineConfig{AnnounceInterval: time.Second}, knowledge{}, 1)
+	// Periodic announcements alone (TestEngineTailAnnouncements has the
+	// tail ones).
+	e := newEngine(t, core.EngineConfig{AnnounceInterval: time.Second, TailAnnounce: -1}, knowledge{}, 1)
 	steps := []struct {
 		at   time.Duration
 		want []core.Action
@@ -971,6 +973,64 @@ func TestEngineAnnouncements(t *testing.T) {
 	}
 	if n := e.Stats().Announcements; n != 4 {
 		t.Errorf("%d announcements, want 4", n)
+	}
+}
+
+func TestEngineTailAnnouncements(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	store := mocks.NewMockPeerStore(ctrl)
+	allowLearning(store)
+	store.EXPECT().Report(gomock.Any()).Return(core.Report{}, false).AnyTimes()
+	store.EXPECT().Domain(gomock.Any()).Return(core.NetID{}, false).AnyTimes()
+	store.EXPECT().Peers(gomock.Any()).Return(nil).AnyTimes()
+	hints := []core.Group{grp(21, 22)}
+	store.EXPECT().SampleGroups(gomock.Any(), gomock.Any()).Return(hints).AnyTimes()
+	e := engineWith(t, core.EngineConfig{AnnounceInterval: time.Second, TailAnnounce: 100 * time.Millisecond}, store, sizer(t, ctrl, true), 1)
+	periodic := func(last core.MulticastSeq) core.Action {
+		a := announceAction(last)
+		a.Message.Announcement.Groups = hints
+		return a
+	}
+	ms := time.Millisecond
+	steps := []struct {
+		at        time.Duration
+		broadcast bool // a data multicast at this time, before the tick
+		want      []core.Action
+		next      time.Duration // NextDeadline after the tick
+	}{
+		{at: 0, want: []core.Action{periodic(0)}, next: time.Second},
+		// A data frame at 200ms: tails at 300, 500 and 900ms (delays
+		// 100, 200, 400ms); the next, at 1700ms, would come after the
+		// periodic one's time (1200ms), so there is none. The tails
+		// carry the sequence, no hints.
+		{at: 200 * ms, broadcast: true, next: 300 * ms},
+		{at: 299 * ms, next: 300 * ms},
+		{at: 300 * ms, want: []core.Action{announceAction(1)}, next: 500 * ms},
+		{at: 500 * ms, want: []core.Action{announceAction(1)}, next: 900 * ms},
+		{at: 900 * ms, want: []core.Action{announceAction(1)}, next: time.Second},
+		// Less than a second after the data frame: the periodic one is
+		// skipped, as before.
+		{at: time.Second, next: 2 * time.Second},
+		{at: 2 * time.Second, want: []core.Action{periodic(1)}, next: 3 * time.Second},
+		// Data frames closer than the delay send no tail between them:
+		// the series starts again from the last one.
+		{at: 2050 * ms, broadcast: true, next: 2150 * ms},
+		{at: 2100 * ms, broadcast: true, next: 2200 * ms},
+		{at: 2150 * ms, next: 2200 * ms},
+		{at: 2200 * ms, want: []core.Action{announceAction(3)}, next: 2400 * ms},
+	}
+	for _, s := range steps {
+		now := t0.Add(s.at)
+		if s.broadcast {
+			if _, got := broadcast(e, now, nil); len(multicasts(got)) != 1 {
+				t.Fatalf("+%v: broadcast to nobody did not multicast:\n%s", s.at, describe(got))
+			}
+		}
+		e.Tick(now)
+		diffActions(t, fmt.Sprintf("tick at +%v", s.at), s.want, e.Ready())
+		if got, want := e.NextDeadline(), t0.Add(s.next); !got.Equal(want) {
+			t.Errorf("+%v: NextDeadline = +%v, want +%v", s.at, got.Sub(t0), s.next)
+		}
 	}
 }
 
