@@ -490,8 +490,13 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 		ids:   slices.Grow(scratch[:0], int(nEntries))[:nEntries],
 		mult:  runIter{b: mult},
 		ports: runIter{b: ports},
+		one:   nEntries == nAddrs,
 	}
-	b.addV4(v4, nBlocks)
+	if b.one {
+		b.addV4One(v4, nBlocks)
+	} else {
+		b.addV4(v4, nBlocks)
+	}
 	b.addV6(v6, n6)
 	t, err := core.NetIDTableFromSorted(b.ids)
 	if err != nil {
@@ -509,8 +514,14 @@ func (r *reader) scanV4() (blocks []byte, nBlocks, nAddrs int) {
 	start := r.off
 	var prefix uint64
 	for i := 0; i < nBlocks && r.err == nil; i++ {
-		delta := r.uvarint("IPv4 prefix delta")
-		shape := r.uvarint("IPv4 block shape")
+		delta, ok := r.varint1()
+		if !ok {
+			delta = r.uvarint("IPv4 prefix delta")
+		}
+		shape, ok := r.varint1()
+		if !ok {
+			shape = r.uvarint("IPv4 block shape")
+		}
 		switch {
 		case r.err != nil:
 		case i > 0 && delta == 0:
@@ -693,6 +704,66 @@ type tableBuilder struct {
 	n     int // entries filled
 	mult  runIter
 	ports runIter
+	one   bool // every address has one port: the multiplicity runs are not read
+}
+
+// addV4One is addV4 for a table whose addresses have one port each, the
+// common case: it writes each block's entries straight from its bitmap or
+// host list, in locals, with a constant port while the port run lasts.
+func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
+	p := blocks
+	ids := b.ids[b.n:]
+	var prefix uint32
+	for range nBlocks {
+		delta, n := binary.Uvarint(p)
+		shape, m := binary.Uvarint(p[n:])
+		p = p[n+m:]
+		prefix += uint32(delta)
+		base := prefix << 8
+		if shape == shapeBitmap {
+			bm := p[:bitmapLen]
+			p = p[bitmapLen:]
+			for w := range uint32(bitmapLen / 8) {
+				x := binary.LittleEndian.Uint64(bm[8*w:])
+				for x != 0 {
+					if b.ports.left == 0 {
+						b.ports.refill()
+					}
+					// As many entries as the word and the port run hold.
+					k := min(uint64(bits.OnesCount64(x)), b.ports.left)
+					b.ports.left -= k
+					port := uint16(b.ports.value)
+					out := ids[:k]
+					ids = ids[k:]
+					hi := base | w<<6
+					for i := range out {
+						out[i] = core.NetIDFrom4(as4(hi|uint32(bits.TrailingZeros64(x))), port)
+						x &= x - 1
+					}
+				}
+			}
+			continue
+		}
+		hosts := p[:shape/2]
+		p = p[shape/2:]
+		a := base
+		for len(hosts) > 0 {
+			if b.ports.left == 0 {
+				b.ports.refill()
+			}
+			k := min(uint64(len(hosts)), b.ports.left)
+			b.ports.left -= k
+			port := uint16(b.ports.value)
+			out := ids[:k]
+			ids = ids[k:]
+			for i, d := range hosts[:k] {
+				a += uint32(d)
+				out[i] = core.NetIDFrom4(as4(a), port)
+			}
+			hosts = hosts[k:]
+		}
+	}
+	b.n = len(b.ids) - len(ids)
 }
 
 // addV4 adds the entries of the IPv4 addresses of blocks.
@@ -783,7 +854,11 @@ func (b *tableBuilder) addV6(addrs []byte, n int) {
 		copy(a[shared:], p[1:17-shared])
 		p = p[17-shared:]
 		addr := netip.AddrFrom16(a)
-		for range b.mult.next() {
+		ports := uint64(1)
+		if !b.one {
+			ports = b.mult.next()
+		}
+		for range ports {
 			// As in add4: the scan refused every input NetIDFrom
 			// refuses, and NetIDTableFromSorted the zero NetID.
 			b.ids[b.n], _ = core.NetIDFrom(addr, uint16(b.ports.next()))
@@ -989,16 +1064,9 @@ func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, 
 		r.failf(ErrMalformed, "%s: bits past bit %d of bitmap set", what, n-1)
 		return dst, 0
 	}
+	// The runs of set bits, 64 bits at a time, counting them.
 	c := 0
-	for _, x := range bm {
-		c += bits.OnesCount8(x)
-	}
-	if c > max {
-		r.failf(ErrListTooLong, "%s of %d entries: limit %d", what, c, max)
-		return dst, 0
-	}
-	// The runs of set bits, 64 bits at a time.
-	for base := 0; len(bm) > 0; base += 64 {
+	for base := int(start); len(bm) > 0; base += 64 {
 		var x uint64
 		if len(bm) >= 8 {
 			x, bm = binary.LittleEndian.Uint64(bm), bm[8:]
@@ -1008,14 +1076,19 @@ func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, 
 			}
 			bm = nil
 		}
+		c += bits.OnesCount64(x)
 		// The k-th first bit of a run in x and the k-th last bit bound
 		// the k-th run.
 		firsts, lasts := x&^(x<<1), x&^(x>>1)
 		for ; firsts != 0; firsts, lasts = firsts&(firsts-1), lasts&(lasts-1) {
-			from := int(start) + base + bits.TrailingZeros64(firsts)
-			to := int(start) + base + bits.TrailingZeros64(lasts) + 1
+			from := base + bits.TrailingZeros64(firsts)
+			to := base + bits.TrailingZeros64(lasts) + 1
 			dst = appendSpan(dst, from, to)
 		}
+	}
+	if c > max {
+		r.failf(ErrListTooLong, "%s of %d entries: limit %d", what, c, max)
+		return dst[:0], 0
 	}
 	return dst, c
 }
