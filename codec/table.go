@@ -733,13 +733,8 @@ func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
 					k := min(uint64(bits.OnesCount64(x)), b.ports.left)
 					b.ports.left -= k
 					port := uint16(b.ports.value)
-					out := ids[:k]
+					x = fillBits(ids[:k], x, base|w<<6, port)
 					ids = ids[k:]
-					hi := base | w<<6
-					for i := range out {
-						out[i] = core.NetIDFrom4(as4(hi|uint32(bits.TrailingZeros64(x))), port)
-						x &= x - 1
-					}
 				}
 			}
 			continue
@@ -754,16 +749,39 @@ func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
 			k := min(uint64(len(hosts)), b.ports.left)
 			b.ports.left -= k
 			port := uint16(b.ports.value)
-			out := ids[:k]
+			a = fillHosts(ids[:k], hosts[:k], a, port)
 			ids = ids[k:]
-			for i, d := range hosts[:k] {
-				a += uint32(d)
-				out[i] = core.NetIDFrom4(as4(a), port)
-			}
 			hosts = hosts[k:]
 		}
 	}
 	b.n = len(b.ids) - len(ids)
+}
+
+// fillBits fills out with the entries of the IPv4 addresses hi|b, with
+// port, for the len(out) lowest set bits b of x, and returns x without them.
+// It is addV4One's inner loop, out of line so that its values stay in
+// registers.
+//
+//go:noinline
+func fillBits(out []core.NetID, x uint64, hi uint32, port uint16) uint64 {
+	for i := range out {
+		out[i] = core.NetIDFrom4(as4(hi|uint32(bits.TrailingZeros64(x))), port)
+		x &= x - 1
+	}
+	return x
+}
+
+// fillHosts fills out with the entries of the IPv4 addresses after a by the
+// deltas of hosts, with port, and returns the last address.
+//
+//go:noinline
+func fillHosts(out []core.NetID, hosts []byte, a uint32, port uint16) uint32 {
+	hosts = hosts[:len(out)]
+	for i, d := range hosts {
+		a += uint32(d)
+		out[i] = core.NetIDFrom4(as4(a), port)
+	}
+	return a
 }
 
 // addV4 adds the entries of the IPv4 addresses of blocks.

@@ -91,7 +91,7 @@ type Opener struct {
 	senders *lru[core.NetID, senderState] // replay state, by recency of acceptance
 	aeads   *lru[cacheKey, cipher.AEAD]   // derived AEADs, by recency of use
 	bucket  tokenBucket                   // derivations on a cache miss
-	nonces  sync.Pool                     // *[NonceSize]byte
+	nonces  []*[NonceSize]byte            // free nonce buffers, taken and returned under mu
 }
 
 // senderState is the replay state of one sender.
@@ -114,6 +114,13 @@ type cacheKey struct {
 	epoch  core.Epoch
 }
 
+// is reports whether k and o name the same AEAD: k == o, compared a field
+// at a time, the serial first, without the call the compiler makes for a
+// struct with padding.
+func (k *cacheKey) is(o *cacheKey) bool {
+	return k.serial == o.serial && k.sender == o.sender && k.epoch == o.epoch && k.id == o.id
+}
+
 // NewOpener returns an Opener that opens with the keys of r, configured by
 // cfg (zero or negative fields take their defaults).
 func NewOpener(r *Keyring, cfg OpenerConfig) *Opener {
@@ -124,7 +131,6 @@ func NewOpener(r *Keyring, cfg OpenerConfig) *Opener {
 		senders: newLRU[core.NetID, senderState](cfg.MaxSenders),
 		aeads:   newLRU[cacheKey, cipher.AEAD](cfg.MaxCachedKeys),
 		bucket:  newTokenBucket(cfg.DeriveRate, cfg.DeriveBurst),
-		nonces:  sync.Pool{New: func() any { return new([NonceSize]byte) }},
 	}
 }
 
@@ -167,7 +173,12 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 	entry := snap.keys[f.KeyID]
 
 	o.mu.Lock()
-	sender := o.senders.peek(f.Sender) // nil for a new sender
+	// The most recently accepted sender is checked before the map: a
+	// burst of frames from one sender skips the hash.
+	sender := o.senders.front()
+	if sender == nil || sender.key != f.Sender {
+		sender = o.senders.peek(f.Sender) // nil for a new sender
+	}
 	if err := precheck(f, sender); err != nil {
 		o.mu.Unlock()
 		return nil, err
@@ -183,7 +194,7 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 	}
 	ck := cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch}
 	var node *lruNode[cacheKey, cipher.AEAD]
-	if sender != nil && sender.val.aead != nil && sender.val.aead.key == ck {
+	if sender != nil && sender.val.aead != nil && sender.val.aead.key.is(&ck) {
 		node = sender.val.aead
 	} else {
 		node = o.aeads.peek(ck)
@@ -196,6 +207,14 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 		o.mu.Unlock()
 		return nil, fmt.Errorf("%w: sender %s epoch %s key id %d", ErrRateLimited, f.Sender, f.Epoch, f.KeyID)
 	}
+	// The nonce goes to the AEAD interface, so it lives on the heap: a
+	// buffer from the free list, returned under the lock below.
+	var nonce *[NonceSize]byte
+	if n := len(o.nonces); n > 0 {
+		nonce, o.nonces = o.nonces[n-1], o.nonces[:n-1]
+	} else {
+		nonce = new([NonceSize]byte)
+	}
 	o.mu.Unlock()
 
 	if aead == nil {
@@ -205,19 +224,21 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 		}
 	}
 
-	nonce := o.nonces.Get().(*[NonceSize]byte)
 	*nonce = Nonce(f.Counter)
 	out, err := aead.Open(dst, nonce[:], sealed, ad)
-	o.nonces.Put(nonce)
 	if err != nil {
+		o.mu.Lock()
+		o.nonces = append(o.nonces, nonce)
+		o.mu.Unlock()
 		return nil, fmt.Errorf("%w: sender %s epoch %s counter %d key id %d: %v",
 			ErrAuth, f.Sender, f.Epoch, f.Counter, f.KeyID, err)
 	}
 
 	o.mu.Lock()
+	o.nonces = append(o.nonces, nonce)
 	// Another Open may have evicted either node while the lock was
 	// released; a node that still holds its key is still that key's.
-	if node == nil || node.key != ck {
+	if node == nil || !node.key.is(&ck) {
 		if node = o.aeads.peek(ck); node == nil {
 			node = o.aeads.insert(ck)
 			node.val = aead
