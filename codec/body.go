@@ -403,8 +403,12 @@ func decodeGossip(r *reader, kind Kind, b *Body, n int) {
 		}
 	}
 	g.Seen = decodeSeen(r, b, n, g.Seen[:0])
-	b.spans, _ = r.spans("others", n, core.MaxOthers, b.spans)
-	g.Others = b.listOf(b.spans)
+	if s, ok := r.oneRun(n, core.MaxOthers); ok {
+		g.Others = b.ids[s.start:s.end:s.end]
+	} else {
+		b.spans, _ = r.spans("others", n, core.MaxOthers, b.spans)
+		g.Others = b.listOf(b.spans)
+	}
 	g.Distribution = g.Distribution[:0]
 	if kind == KindGossip {
 		g.Distribution = decodeDistribution(r, b, n, g.Distribution)
@@ -470,26 +474,27 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 			r.failf(ErrMalformed, "distribution list names %s twice", b.ids[entry])
 			return groups[:0]
 		}
-		b.spans, _ = r.spans("group members", n, n, b.spans)
-		if r.err != nil {
-			return groups[:0]
-		}
-		for _, s := range b.spans {
+		var members []core.NetID
+		if s, ok := r.oneRun(n, n); ok { // the common case, without spans
 			if twice := mark(b.used, s); twice >= 0 {
 				r.failf(ErrMalformed, "distribution list names %s twice", b.ids[twice])
 				return groups[:0]
 			}
-		}
-		// The group is filled in place, reusing the Members slice of a
-		// group decoded earlier.
-		if len(groups) < cap(groups) {
-			groups = groups[:len(groups)+1]
+			members = b.ids[s.start:s.end:s.end]
 		} else {
-			groups = append(groups, core.Group{})
+			b.spans, _ = r.spans("group members", n, n, b.spans)
+			if r.err != nil {
+				return groups[:0]
+			}
+			for _, s := range b.spans {
+				if twice := mark(b.used, s); twice >= 0 {
+					r.failf(ErrMalformed, "distribution list names %s twice", b.ids[twice])
+					return groups[:0]
+				}
+			}
+			members = b.listOf(b.spans)
 		}
-		g := &groups[len(groups)-1]
-		g.Entry = b.ids[entry]
-		g.Members = b.listOf(b.spans)
+		groups = append(groups, core.Group{Entry: b.ids[entry], Members: members})
 	}
 	return groups
 }

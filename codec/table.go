@@ -759,14 +759,22 @@ func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
 
 // fillBits fills out with the entries of the IPv4 addresses hi|b, with
 // port, for the len(out) lowest set bits b of x, and returns x without them.
+// It takes the bits a run at a time (hosts are mostly numbered in order).
 // It is addV4One's inner loop, out of line so that its values stay in
 // registers.
 //
 //go:noinline
 func fillBits(out []core.NetID, x uint64, hi uint32, port uint16) uint64 {
-	for i := range out {
-		out[i] = core.NetIDFrom4(as4(hi|uint32(bits.TrailingZeros64(x))), port)
-		x &= x - 1
+	for len(out) > 0 {
+		lo := uint(bits.TrailingZeros64(x))
+		n := min(uint(bits.TrailingZeros64(^(x >> lo))), uint(len(out))) // the run's bits
+		x &^= (1<<n - 1) << lo
+		a := hi | uint32(lo)
+		run := out[:n]
+		for i := range run {
+			run[i] = core.NetIDFrom4(as4(a+uint32(i)), port)
+		}
+		out = out[n:]
 	}
 	return x
 }
@@ -1112,3 +1120,32 @@ func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, 
 }
 
 func clampNonNeg(n int) int { return max(n, 0) }
+
+// oneRun reads the next list when it is the common case of a group's or the
+// others' list: one run of entries in the bitmap form, of fewer than 64
+// bits, its header and start one byte each. It returns the run and true, by
+// the rules of spans; otherwise it reads nothing and returns false, for the
+// caller to call spans, which also reports every error.
+func (r *reader) oneRun(tableLen, max int) (span, bool) {
+	p := r.b[r.off:]
+	if len(p) < 3 || r.err != nil || p[0]&0x81 != 1 || p[1] >= 0x80 {
+		return span{}, false
+	}
+	n, start := uint(p[0]/2), uint(p[1]) // n < 64
+	nb := (n + 7) / 8
+	if n == 0 || n > uint(tableLen) || start > uint(tableLen)-n || uint(len(p)) < 2+nb {
+		return span{}, false
+	}
+	var x uint64
+	for i, c := range p[2 : 2+nb] {
+		x |= uint64(c) << (8 * i)
+	}
+	lo := uint(bits.TrailingZeros64(x))
+	y := x >> lo // the run ends at bit n-1, and none is set after it
+	if x>>(n-1) != 1 || y&(y+1) != 0 || bits.Len64(y) > max {
+		return span{}, false
+	}
+	r.off += int(2 + nb)
+	from := int(start + lo)
+	return span{from, from + bits.Len64(y)}, true
+}

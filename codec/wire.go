@@ -86,7 +86,9 @@ func (r *reader) count(what string, max uint64, minBytes int) int {
 		r.failf(ErrListTooLong, "%s count %d exceeds %d", what, v, max)
 		return 0
 	}
-	if minBytes > 0 && v > uint64(r.remaining()/minBytes) {
+	// v <= max, and every max is far below 2^32: the product cannot
+	// overflow, and a multiplication is cheaper than a division.
+	if v*uint64(minBytes) > uint64(r.remaining()) {
 		r.failf(ErrTruncated, "%s count %d needs at least %d bytes, %d remain", what, v, v*uint64(minBytes), r.remaining())
 		return 0
 	}
