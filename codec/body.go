@@ -165,8 +165,14 @@ func (e *bodyEncoder) tableList(t, p core.NetIDTable) error {
 	e.spans = e.spans[:0]
 	next := 0
 	for i := range p.Len() {
+		// The entry at next is checked first, as IndexNear does; the
+		// search then halves the table rather than walking out from
+		// next, as payload NetIDs are often far apart.
 		id := p.At(i)
-		j, ok := t.IndexNear(id, next)
+		j, ok := next, next < t.Len() && t.At(next) == id
+		if !ok {
+			j, ok = t.Index(id)
+		}
 		if !ok {
 			return fmt.Errorf("%w: payload NetID %s not in the NetID table", ErrTableRef, id)
 		}
@@ -302,7 +308,15 @@ func (e *bodyEncoder) appendDistribution(dst []byte, t core.NetIDTable, groups [
 		if !ok {
 			return dst, fmt.Errorf("%w: distribution entry %s not in the NetID table", ErrTableRef, g.Entry)
 		}
-		// Members often follow their entry.
+		// Members are mostly the entries right after their entry: one
+		// run, written without building and checking spans.
+		if k := matchRun(t, entry+1, g.Members); k == len(g.Members) {
+			run := [1]span{{entry + 1, entry + 1 + k}}
+			dst = binary.AppendUvarint(dst, uint64(entry))
+			dst = appendList(dst, run[:min(k, 1)])
+			next = entry + 1 + k
+			continue
+		}
 		if err := e.list(t, g.Members, entry+1, "distribution members"); err != nil {
 			return dst, err
 		}
