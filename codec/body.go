@@ -311,9 +311,8 @@ func (e *bodyEncoder) appendDistribution(dst []byte, t core.NetIDTable, groups [
 		// Members are mostly the entries right after their entry: one
 		// run, written without building and checking spans.
 		if k := matchRun(t, entry+1, g.Members); k == len(g.Members) {
-			run := [1]span{{entry + 1, entry + 1 + k}}
 			dst = binary.AppendUvarint(dst, uint64(entry))
-			dst = appendList(dst, run[:min(k, 1)])
+			dst = appendRun(dst, entry+1, k)
 			next = entry + 1 + k
 			continue
 		}

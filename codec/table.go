@@ -962,8 +962,11 @@ func listForm(sp []span) (k, n int, bitmap bool) {
 // table entries, in the shorter of its two forms (references when they are
 // equally long).
 func appendList(dst []byte, sp []span) []byte {
-	if len(sp) == 0 {
+	switch len(sp) {
+	case 0:
 		return append(dst, 0)
+	case 1:
+		return appendRun(dst, sp[0].start, sp[0].end-sp[0].start)
 	}
 	k, _, bitmap := listForm(sp)
 	if !bitmap {
@@ -981,19 +984,38 @@ func appendList(dst []byte, sp []span) []byte {
 	start, n := sp[0].start, sp[len(sp)-1].end-sp[0].start
 	dst = binary.AppendUvarint(dst, uint64(2*n+1))
 	dst = binary.AppendUvarint(dst, uint64(start))
-	if len(sp) == 1 { // one run: every bit set
-		for range n / 8 {
-			dst = append(dst, 0xff)
-		}
-		if n%8 != 0 {
-			dst = append(dst, 1<<(n%8)-1)
-		}
-		return dst
-	}
 	dst = append(dst, make([]byte, (n+7)/8)...)
 	bm := dst[len(dst)-(n+7)/8:]
 	for _, s := range sp {
 		setBits(bm, s.start-start, s.end-start)
+	}
+	return dst
+}
+
+// appendRun appends the list of the k entries from start, what appendList
+// writes for the one span {start, start+k} (or none when k is 0). The
+// references are the shorter form, or as short, exactly when k <= 2: both
+// forms spend the same on their header (2k and 2k+1 have the same length)
+// and start, then k-1 bytes against (k+7)/8.
+func appendRun(dst []byte, start, k int) []byte {
+	switch {
+	case k == 0:
+		return append(dst, 0)
+	case k <= 2:
+		dst = binary.AppendUvarint(dst, uint64(2*k))
+		dst = binary.AppendUvarint(dst, uint64(start))
+		if k == 2 {
+			dst = append(dst, 0) // the next entry
+		}
+		return dst
+	}
+	dst = binary.AppendUvarint(dst, uint64(2*k+1))
+	dst = binary.AppendUvarint(dst, uint64(start))
+	for range k / 8 {
+		dst = append(dst, 0xff)
+	}
+	if k%8 != 0 {
+		dst = append(dst, 1<<(k%8)-1)
 	}
 	return dst
 }
