@@ -459,8 +459,8 @@ func portsLen(t core.NetIDTable) int {
 // sections again (now known to be well formed) beside the multiplicity and
 // port runs. The addresses ascend by construction (or by the IPv6 check),
 // so the one order rule left is that the ports of an address ascend:
-// core.NetIDTableFromSorted, which checks the order of every entry as it
-// makes the table, is that check.
+// core.NetIDTableBuilder, which checks the order of the entries as they
+// are added (a run of consecutive addresses at once), is that check.
 func (r *reader) table(scratch []core.NetID) core.NetIDTable {
 	t, _ := r.tableReusing(scratch)
 	return t
@@ -486,24 +486,27 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 		return core.NetIDTable{}, scratch
 	}
 
+	// The builder appends to ids, which has room for every entry, so the
+	// table's entries are ids[:nEntries].
+	ids := slices.Grow(scratch[:0], int(nEntries))
 	b := tableBuilder{
-		ids:   slices.Grow(scratch[:0], int(nEntries))[:nEntries],
 		mult:  runIter{b: mult},
 		ports: runIter{b: ports},
 		one:   nEntries == nAddrs,
 	}
+	b.ids.Reset(ids)
 	if b.one {
 		b.addV4One(v4, nBlocks)
 	} else {
 		b.addV4(v4, nBlocks)
 	}
 	b.addV6(v6, n6)
-	t, err := core.NetIDTableFromSorted(b.ids)
+	t, err := b.ids.Table()
 	if err != nil {
 		r.fail(fmt.Errorf("NetID table at offset %d: %w", start, err))
 		return core.NetIDTable{}, scratch
 	}
-	return t, b.ids
+	return t, ids[:t.Len()]
 }
 
 // scanV4 reads and checks the IPv4 section and returns its blocks (the
@@ -696,23 +699,23 @@ func (it *runIter) refill() {
 	it.left, it.value = l, v
 }
 
-// tableBuilder fills ids, which has the table's length, with the entries of
-// each address in turn, taking their count from the multiplicity runs and
-// their ports from the port runs. Every section it reads was checked.
+// tableBuilder adds the entries of each address in turn to a table builder,
+// taking their count from the multiplicity runs and their ports from the
+// port runs. Every section it reads was checked; the builder checks the
+// order (the ports of an address must ascend) and validity again, as it
+// adds them.
 type tableBuilder struct {
-	ids   []core.NetID
-	n     int // entries filled
+	ids   core.NetIDTableBuilder
 	mult  runIter
 	ports runIter
 	one   bool // every address has one port: the multiplicity runs are not read
 }
 
 // addV4One is addV4 for a table whose addresses have one port each, the
-// common case: it writes each block's entries straight from its bitmap or
-// host list, in locals, with a constant port while the port run lasts.
+// common case: it adds each block's hosts a run of consecutive ones at a
+// time, from its bitmap or host list.
 func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
 	p := blocks
-	ids := b.ids[b.n:]
 	var prefix uint32
 	for range nBlocks {
 		delta, n := binary.Uvarint(p)
@@ -726,70 +729,41 @@ func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
 			for w := range uint32(bitmapLen / 8) {
 				x := binary.LittleEndian.Uint64(bm[8*w:])
 				for x != 0 {
-					if b.ports.left == 0 {
-						b.ports.refill()
-					}
-					// As many entries as the word and the port run hold.
-					k := min(uint64(bits.OnesCount64(x)), b.ports.left)
-					b.ports.left -= k
-					port := uint16(b.ports.value)
-					x = fillBits(ids[:k], x, base|w<<6, port)
-					ids = ids[k:]
+					lo := uint(bits.TrailingZeros64(x))
+					n := uint(bits.TrailingZeros64(^(x >> lo))) // the run's bits
+					x &^= (1<<n - 1) << lo
+					b.addRun(base|w<<6|uint32(lo), int(n))
 				}
 			}
 			continue
 		}
 		hosts := p[:shape/2]
 		p = p[shape/2:]
-		a := base
-		for len(hosts) > 0 {
-			if b.ports.left == 0 {
-				b.ports.refill()
+		a, k := base+uint32(hosts[0]), 1 // a run of k hosts from a
+		for _, d := range hosts[1:] {
+			if d != 1 {
+				b.addRun(a, k)
+				a, k = a+uint32(k-1)+uint32(d), 0
 			}
-			k := min(uint64(len(hosts)), b.ports.left)
-			b.ports.left -= k
-			port := uint16(b.ports.value)
-			a = fillHosts(ids[:k], hosts[:k], a, port)
-			ids = ids[k:]
-			hosts = hosts[k:]
+			k++
 		}
+		b.addRun(a, k)
 	}
-	b.n = len(b.ids) - len(ids)
 }
 
-// fillBits fills out with the entries of the IPv4 addresses hi|b, with
-// port, for the len(out) lowest set bits b of x, and returns x without them.
-// It takes the bits a run at a time (hosts are mostly numbered in order).
-// It is addV4One's inner loop, out of line so that its values stay in
-// registers.
-//
-//go:noinline
-func fillBits(out []core.NetID, x uint64, hi uint32, port uint16) uint64 {
-	for len(out) > 0 {
-		lo := uint(bits.TrailingZeros64(x))
-		n := min(uint(bits.TrailingZeros64(^(x >> lo))), uint(len(out))) // the run's bits
-		x &^= (1<<n - 1) << lo
-		a := hi | uint32(lo)
-		run := out[:n]
-		for i := range run {
-			run[i] = core.NetIDFrom4(as4(a+uint32(i)), port)
+// addRun adds the IPv4 addresses a to a+n-1, one port each, a port run at a
+// time.
+func (b *tableBuilder) addRun(a uint32, n int) {
+	for n > 0 {
+		if b.ports.left == 0 {
+			b.ports.refill()
 		}
-		out = out[n:]
+		k := min(uint64(n), b.ports.left)
+		b.ports.left -= k
+		b.ids.AddRun4(a, int(k), uint16(b.ports.value))
+		a += uint32(k)
+		n -= int(k)
 	}
-	return x
-}
-
-// fillHosts fills out with the entries of the IPv4 addresses after a by the
-// deltas of hosts, with port, and returns the last address.
-//
-//go:noinline
-func fillHosts(out []core.NetID, hosts []byte, a uint32, port uint16) uint32 {
-	hosts = hosts[:len(out)]
-	for i, d := range hosts {
-		a += uint32(d)
-		out[i] = core.NetIDFrom4(as4(a), port)
-	}
-	return a
 }
 
 // addV4 adds the entries of the IPv4 addresses of blocks.
@@ -826,8 +800,8 @@ func (b *tableBuilder) addV4(blocks []byte, nBlocks int) {
 }
 
 // add4 adds the entries of the IPv4 addresses addrs. NetIDFrom4 cannot
-// refuse them: the scan refused 0.0.0.0 and port 0. (Were it to, the zero
-// NetID it returns is refused by NetIDTableFromSorted.)
+// refuse them: the scan refused 0.0.0.0 and port 0. (Were it to, the
+// builder refuses the zero NetID it returns.)
 func (b *tableBuilder) add4(addrs []uint32) {
 	for len(addrs) > 0 {
 		// A span of addresses with the same number of ports.
@@ -840,27 +814,13 @@ func (b *tableBuilder) add4(addrs []uint32) {
 		if b.mult.value != 1 {
 			for _, a := range span {
 				for range b.mult.value {
-					b.ids[b.n] = core.NetIDFrom4(as4(a), uint16(b.ports.next()))
-					b.n++
+					b.ids.Add(core.NetIDFrom4(as4(a), uint16(b.ports.next())))
 				}
 			}
 			continue
 		}
-		// One port per address, the common case: spans of addresses
-		// with the same port, in a loop over locals.
-		for len(span) > 0 {
-			if b.ports.left == 0 {
-				b.ports.refill()
-			}
-			same := span[:min(uint64(len(span)), b.ports.left)]
-			port := uint16(b.ports.value)
-			ids := b.ids[b.n : b.n+len(same)]
-			for i, a := range same {
-				ids[i] = core.NetIDFrom4(as4(a), port)
-			}
-			b.n += len(same)
-			b.ports.left -= uint64(len(same))
-			span = span[len(same):]
+		for _, a := range span {
+			b.addRun(a, 1)
 		}
 	}
 }
@@ -886,9 +846,9 @@ func (b *tableBuilder) addV6(addrs []byte, n int) {
 		}
 		for range ports {
 			// As in add4: the scan refused every input NetIDFrom
-			// refuses, and NetIDTableFromSorted the zero NetID.
-			b.ids[b.n], _ = core.NetIDFrom(addr, uint16(b.ports.next()))
-			b.n++
+			// refuses, and the builder the zero NetID.
+			id, _ := core.NetIDFrom(addr, uint16(b.ports.next()))
+			b.ids.Add(id)
 		}
 	}
 }
