@@ -507,7 +507,16 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 			}
 			members = b.listOf(b.spans)
 		}
-		groups = append(groups, core.Group{Entry: b.ids[entry], Members: members})
+		// Grown a field at a time: appending a Group value would copy
+		// it with a call, for its pointer.
+		if len(groups) < cap(groups) {
+			groups = groups[:len(groups)+1]
+		} else {
+			groups = append(groups, core.Group{})
+		}
+		g := &groups[len(groups)-1]
+		g.Entry = b.ids[entry]
+		g.Members = members
 	}
 	return groups
 }
