@@ -114,11 +114,11 @@ type cacheKey struct {
 	epoch  core.Epoch
 }
 
-// is reports whether k and o name the same AEAD: k == o, compared a field
-// at a time, the serial first, without the call the compiler makes for a
-// struct with padding.
-func (k *cacheKey) is(o *cacheKey) bool {
-	return k.serial == o.serial && k.sender == o.sender && k.epoch == o.epoch && k.id == o.id
+// names reports whether k is the key of f's AEAD under the key entry of the
+// given serial, compared a field at a time without building that key (the
+// compiler compares a struct with padding with a call).
+func (k *cacheKey) names(f *FrameInfo, serial uint64) bool {
+	return k.serial == serial && k.sender == f.Sender && k.epoch == f.Epoch && k.id == f.KeyID
 }
 
 // NewOpener returns an Opener that opens with the keys of r, configured by
@@ -192,12 +192,11 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 		return nil, fmt.Errorf("%w: sender %s counter %d: sealed part of %d bytes, shorter than the %d-byte tag",
 			ErrAuth, f.Sender, f.Counter, len(sealed), TagSize)
 	}
-	ck := cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch}
 	var node *lruNode[cacheKey, cipher.AEAD]
-	if sender != nil && sender.val.aead != nil && sender.val.aead.key.is(&ck) {
+	if sender != nil && sender.val.aead != nil && sender.val.aead.key.names(&f, entry.serial) {
 		node = sender.val.aead
 	} else {
-		node = o.aeads.peek(ck)
+		node = o.aeads.peek(cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch})
 	}
 	var aead cipher.AEAD
 	if node != nil {
@@ -238,7 +237,8 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 	o.nonces = append(o.nonces, nonce)
 	// Another Open may have evicted either node while the lock was
 	// released; a node that still holds its key is still that key's.
-	if node == nil || !node.key.is(&ck) {
+	if node == nil || !node.key.names(&f, entry.serial) {
+		ck := cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch}
 		if node = o.aeads.peek(ck); node == nil {
 			node = o.aeads.insert(ck)
 			node.val = aead
@@ -259,7 +259,7 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 func (o *Opener) checkTime(f FrameInfo, now time.Time) error {
 	// Sub saturates, so a timestamp far in the future gives the smallest
 	// Duration, which the second test catches.
-	switch age := now.Sub(f.Time); {
+	switch age := since(now, f.Time); {
 	case age > o.cfg.MaxAge:
 		return fmt.Errorf("%w: sender %s counter %d sealed %v before now, max age %v",
 			ErrStale, f.Sender, f.Counter, age, o.cfg.MaxAge)
@@ -275,6 +275,21 @@ func (o *Opener) checkTime(f FrameInfo, now time.Time) error {
 			ErrFuture, f.Sender, f.Epoch, o.cfg.MaxSkew)
 	}
 	return nil
+}
+
+// since returns now.Sub(t) on the wall clock (t comes from a frame header
+// and has no monotonic reading, so that is what Sub does too). For times
+// within 2^32 seconds of each other it computes what Sub does without Sub's
+// overflow check, which cannot fail there.
+func since(now, t time.Time) time.Duration {
+	ns, ts := now.Unix(), t.Unix()
+	const sane = 1 << 40 // seconds either side of 1970, some 35,000 years
+	if uint64(ns+sane) < 2*sane && uint64(ts+sane) < 2*sane {
+		if ds := ns - ts; ds > -1<<32 && ds < 1<<32 {
+			return time.Duration(ds)*time.Second + time.Duration(now.Nanosecond()-t.Nanosecond())
+		}
+	}
+	return now.Sub(t)
 }
 
 // precheck checks f against its sender's replay state, n (nil for a sender
