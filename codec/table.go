@@ -97,6 +97,15 @@ type v4Block struct {
 	hosts  [maxBlockHosts]byte
 }
 
+// ascending holds every byte value in order: v4Block.scan copies a row of
+// hosts from it.
+var ascending = func() (a [maxBlockHosts]byte) {
+	for i := range a {
+		a[i] = byte(i)
+	}
+	return a
+}()
+
 // v4At returns the IPv4 address of entry i, an IPv4 entry, as a number.
 func v4At(t core.NetIDTable, i int) uint32 {
 	a, _ := t.At(i).As4()
@@ -132,11 +141,10 @@ func (blk *v4Block) scan(t core.NetIDTable, i, n4 int) {
 			// Four hosts in a row: a subnet numbered in order, whose
 			// next entries are likely the next hosts. They are
 			// found without reading each.
+			// Their bytes are a slice of ascending (h+m <= 255).
 			m := rowEnd(t, i, n4, a)
-			for j := 1; j <= m; j++ {
-				blk.hosts[k&(maxBlockHosts-1)] = h + byte(j)
-				k++
-			}
+			copy(blk.hosts[k&(maxBlockHosts-1):], ascending[int(h)+1:int(h)+1+m])
+			k += m
 			i += m
 			last = h + byte(m)
 		}
