@@ -91,7 +91,7 @@ type Opener struct {
 	senders *lru[core.NetID, senderState] // replay state, by recency of acceptance
 	aeads   *lru[cacheKey, cipher.AEAD]   // derived AEADs, by recency of use
 	bucket  tokenBucket                   // derivations on a cache miss
-	nonces  []*[NonceSize]byte            // free nonce buffers, taken and returned under mu
+	nonces  []*[NonceSize]byte            // free nonce buffers, taken and returned under mu: as many as Opens ever ran at once
 }
 
 // senderState is the replay state of one sender.
@@ -160,7 +160,8 @@ func NewOpener(r *Keyring, cfg OpenerConfig) *Opener {
 // one succeeds; the others get ErrReplay.
 //
 // When the sender is known and its AEAD cached, Open does not allocate
-// beyond what appending to dst needs.
+// beyond what appending to dst needs (once as many Opens as ever run at
+// once have each had a nonce buffer).
 func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time) ([]byte, error) {
 	if !f.Sender.IsValid() {
 		return nil, fmt.Errorf("%w: invalid sender NetID", ErrAuth)
