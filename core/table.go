@@ -208,6 +208,39 @@ func (b *NetIDTableBuilder) AddRun4(a uint32, n int, port uint16) {
 	}
 }
 
+// Add4 adds the NetIDs of the IPv4 addresses addrs (each as a big-endian
+// number), each with port: what a call of Add for each would, with their
+// order checked in one pass over the numbers.
+func (b *NetIDTableBuilder) Add4(addrs []uint32, port uint16) {
+	if b.err != nil || len(addrs) == 0 {
+		return
+	}
+	ascending := true
+	for i := 1; i < len(addrs); i++ {
+		ascending = ascending && addrs[i-1] < addrs[i]
+	}
+	var a4 [4]byte
+	binary.BigEndian.PutUint32(a4[:], addrs[0])
+	first := NetIDFrom4(a4, port) // the zero NetID for 0.0.0.0 or port 0
+	if !ascending {
+		for _, a := range addrs { // Add finds and describes the entry out of order
+			binary.BigEndian.PutUint32(a4[:], a)
+			b.Add(NetIDFrom4(a4, port))
+		}
+		return
+	}
+	if b.Add(first); b.err != nil {
+		return
+	}
+	// The others ascend from first, and are neither 0.0.0.0 nor port 0.
+	start := len(b.ids)
+	b.ids = slices.Grow(b.ids, len(addrs)-1)[:start+len(addrs)-1]
+	rest := b.ids[start:]
+	for i, a := range addrs[1 : len(rest)+1] {
+		rest[i] = NetID{lo: uint64(a), fp: first.fp}
+	}
+}
+
 // Len returns the number of NetIDs added.
 func (b *NetIDTableBuilder) Len() int { return len(b.ids) }
 

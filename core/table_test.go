@@ -122,8 +122,8 @@ func TestNetIDAs4(t *testing.T) {
 
 // TestNetIDTableBuilder checks the builder against NetIDTableFromSorted on
 // the tables of TestNetIDTableFromSortedRandom, adding each IPv4 entry
-// either alone or, for a run of consecutive addresses with one port, with
-// AddRun4.
+// alone, or with the entries after it that have its port with Add4, or, for
+// a run of consecutive addresses with one port, with AddRun4.
 func TestNetIDTableBuilder(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	var b core.NetIDTableBuilder
@@ -144,9 +144,24 @@ func TestNetIDTableBuilder(t *testing.T) {
 		b.Reset(make([]core.NetID, 0, r.IntN(4)))
 		for i := 0; i < len(ids); {
 			a4, ok := ids[i].As4()
-			if !ok || r.IntN(2) == 0 {
+			if !ok || r.IntN(3) == 0 {
 				b.Add(ids[i])
 				i++
+				continue
+			}
+			if r.IntN(2) == 0 {
+				// Add4: the IPv4 entries from i that have i's port,
+				// in whatever order they are.
+				port := ids[i].Port()
+				var addrs []uint32
+				for ; i < len(ids); i++ {
+					a, ok := ids[i].As4()
+					if !ok || ids[i].Port() != port {
+						break
+					}
+					addrs = append(addrs, uint32(a[0])<<24|uint32(a[1])<<16|uint32(a[2])<<8|uint32(a[3]))
+				}
+				b.Add4(addrs, port)
 				continue
 			}
 			// The longest run from i: consecutive addresses, one port.
@@ -179,8 +194,9 @@ func TestNetIDTableBuilder(t *testing.T) {
 	}
 }
 
-// TestNetIDTableBuilderRun4 checks AddRun4's own refusals: 0.0.0.0, port 0,
-// a run past 255.255.255.255, and a run not above what came before.
+// TestNetIDTableBuilderRun4 checks AddRun4's and Add4's own refusals:
+// 0.0.0.0, port 0, a run past 255.255.255.255, and addresses not above what
+// came before.
 func TestNetIDTableBuilderRun4(t *testing.T) {
 	tests := []struct {
 		name string
@@ -207,6 +223,16 @@ func TestNetIDTableBuilderRun4(t *testing.T) {
 			b.AddRun4(0x0a000001, 2, 7)
 			b.AddRun4(0x0a000002, 2, 8)
 		}, []string{"10.0.0.1:7", "10.0.0.2:7", "10.0.0.2:8", "10.0.0.3:8"}},
+		{"Add4", func(b *core.NetIDTableBuilder) { b.Add4([]uint32{0x0a000001, 0x0a000005}, 7) },
+			[]string{"10.0.0.1:7", "10.0.0.5:7"}},
+		{"Add4 from 0.0.0.0", func(b *core.NetIDTableBuilder) { b.Add4([]uint32{0, 0x0a000005}, 7) }, nil},
+		{"Add4 port 0", func(b *core.NetIDTableBuilder) { b.Add4([]uint32{0x0a000001}, 0) }, nil},
+		{"Add4 descending", func(b *core.NetIDTableBuilder) { b.Add4([]uint32{0x0a000005, 0x0a000001}, 7) }, nil},
+		{"Add4 repeated", func(b *core.NetIDTableBuilder) { b.Add4([]uint32{0x0a000005, 0x0a000005}, 7) }, nil},
+		{"Add4 below a run", func(b *core.NetIDTableBuilder) {
+			b.AddRun4(0x0a000001, 4, 7)
+			b.Add4([]uint32{0x0a000003, 0x0a000009}, 7)
+		}, nil},
 		{"after an IPv6 entry", func(b *core.NetIDTableBuilder) {
 			b.Add(core.MustParseNetID("[2001:db8::1]:7"))
 			b.AddRun4(0x0a000001, 1, 7)
