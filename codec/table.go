@@ -720,8 +720,9 @@ type tableBuilder struct {
 }
 
 // addV4One is addV4 for a table whose addresses have one port each, the
-// common case: it adds each block's hosts a run of consecutive ones at a
-// time, from its bitmap or host list.
+// common case. A block whose hosts make long runs (a subnet numbered in
+// order) is added a run at a time; any other, as a sorted array of
+// addresses.
 func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
 	p := blocks
 	var prefix uint32
@@ -734,11 +735,24 @@ func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
 		if shape == shapeBitmap {
 			bm := p[:bitmapLen]
 			p = p[bitmapLen:]
+			// The hosts and the runs they make: runs of eight hosts or
+			// more on average are added a run at a time.
+			k, runs, carry := 0, 0, uint64(0)
+			for w := range bitmapLen / 8 {
+				x := binary.LittleEndian.Uint64(bm[8*w:])
+				k += bits.OnesCount64(x)
+				runs += bits.OnesCount64(x &^ (x<<1 | carry)) // the first host of each run
+				carry = x >> 63
+			}
+			if 8*runs > k {
+				b.addBitmap(base, bm)
+				continue
+			}
 			for w := range uint32(bitmapLen / 8) {
 				x := binary.LittleEndian.Uint64(bm[8*w:])
 				for x != 0 {
 					lo := uint(bits.TrailingZeros64(x))
-					n := uint(bits.TrailingZeros64(^(x >> lo))) // the run's bits
+					n := uint(bits.TrailingZeros64(^(x >> lo))) // the run's hosts in x
 					x &^= (1<<n - 1) << lo
 					b.addRun(base|w<<6|uint32(lo), int(n))
 				}
@@ -747,15 +761,55 @@ func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
 		}
 		hosts := p[:shape/2]
 		p = p[shape/2:]
-		a, k := base+uint32(hosts[0]), 1 // a run of k hosts from a
+		span := 0 // the last host less the first
 		for _, d := range hosts[1:] {
-			if d != 1 {
-				b.addRun(a, k)
-				a, k = a+uint32(k-1)+uint32(d), 0
-			}
+			span += int(d)
+		}
+		if span == len(hosts)-1 {
+			b.addRun(base+uint32(hosts[0]), len(hosts))
+		} else {
+			b.addHosts(base, hosts)
+		}
+	}
+}
+
+// addBitmap adds the hosts of a block's bitmap, base being the block's
+// first address.
+func (b *tableBuilder) addBitmap(base uint32, bm []byte) {
+	var addrs [maxBlockHosts]uint32
+	k := 0
+	for w := range uint32(bitmapLen / 8) {
+		for x := binary.LittleEndian.Uint64(bm[8*w:]); x != 0; x &= x - 1 {
+			addrs[k&(maxBlockHosts-1)] = base | w<<6 | uint32(bits.TrailingZeros64(x))
 			k++
 		}
-		b.addRun(a, k)
+	}
+	b.addAddrs(addrs[:k])
+}
+
+// addHosts adds the hosts of a block's host list, base being the block's
+// first address.
+func (b *tableBuilder) addHosts(base uint32, hosts []byte) {
+	var addrs [maxBlockHosts]uint32
+	a := base
+	for i, d := range hosts[:min(len(hosts), maxBlockHosts)] {
+		a += uint32(d)
+		addrs[i] = a
+	}
+	b.addAddrs(addrs[:len(hosts)])
+}
+
+// addAddrs adds the IPv4 addresses addrs, which ascend, one port each, a
+// port run at a time.
+func (b *tableBuilder) addAddrs(addrs []uint32) {
+	for len(addrs) > 0 {
+		if b.ports.left == 0 {
+			b.ports.refill()
+		}
+		k := min(uint64(len(addrs)), b.ports.left)
+		b.ports.left -= k
+		b.ids.Add4(addrs[:k], uint16(b.ports.value))
+		addrs = addrs[k:]
 	}
 }
 
@@ -827,9 +881,7 @@ func (b *tableBuilder) add4(addrs []uint32) {
 			}
 			continue
 		}
-		for _, a := range span {
-			b.addRun(a, 1)
-		}
+		b.addAddrs(span)
 	}
 }
 
