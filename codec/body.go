@@ -36,7 +36,9 @@ const (
 //
 // A Body is reused across decodes to save allocations: decoding overwrites
 // every slice it holds, and the payload and table may alias the frame that
-// was opened. Copy what must outlive the next decode.
+// was opened. Copy what must outlive the next decode. The decoded lists of
+// NetIDs (Others, PayloadIDs, a group's Members) may share the table's
+// entries: treat them as read-only (appending to one copies it).
 type Body struct {
 	Kind  Kind
 	Table core.NetIDTable
@@ -48,7 +50,7 @@ type Body struct {
 
 	// Scratch for decoding, reused.
 	ids   []core.NetID
-	pids  []core.NetID
+	lists []core.NetID // the lists of more than one span
 	spans []span
 	used  []uint64
 	raw   []byte
@@ -163,8 +165,14 @@ func (e *bodyEncoder) tableList(t, p core.NetIDTable) error {
 	e.spans = e.spans[:0]
 	next := 0
 	for i := range p.Len() {
+		// The entry at next is checked first, as IndexNear does; the
+		// search then halves the table rather than walking out from
+		// next, as payload NetIDs are often far apart.
 		id := p.At(i)
-		j, ok := t.IndexNear(id, next)
+		j, ok := next, next < t.Len() && t.At(next) == id
+		if !ok {
+			j, ok = t.Index(id)
+		}
 		if !ok {
 			return fmt.Errorf("%w: payload NetID %s not in the NetID table", ErrTableRef, id)
 		}
@@ -300,7 +308,14 @@ func (e *bodyEncoder) appendDistribution(dst []byte, t core.NetIDTable, groups [
 		if !ok {
 			return dst, fmt.Errorf("%w: distribution entry %s not in the NetID table", ErrTableRef, g.Entry)
 		}
-		// Members often follow their entry.
+		// Members are mostly the entries right after their entry: one
+		// run, written without building and checking spans.
+		if k := matchRun(t, entry+1, g.Members); k == len(g.Members) {
+			dst = binary.AppendUvarint(dst, uint64(entry))
+			dst = appendRun(dst, entry+1, k)
+			next = entry + 1 + k
+			continue
+		}
 		if err := e.list(t, g.Members, entry+1, "distribution members"); err != nil {
 			return dst, err
 		}
@@ -354,6 +369,7 @@ func appendRepair(dst []byte, rq *core.RepairRequest) ([]byte, error) {
 func decodeBody(kind Kind, p []byte, b *Body) error {
 	r := newReader(p)
 	b.Kind = kind
+	b.lists = b.lists[:0]
 	b.Table, b.ids = r.tableReusing(b.ids)
 	if r.err != nil {
 		return r.err
@@ -400,26 +416,36 @@ func decodeGossip(r *reader, kind Kind, b *Body, n int) {
 		}
 	}
 	g.Seen = decodeSeen(r, b, n, g.Seen[:0])
-	b.spans, _ = r.spans("others", n, core.MaxOthers, b.spans)
-	g.Others = entries(g.Others[:0], b.ids, b.spans)
+	if s, ok := r.oneRun(n, core.MaxOthers); ok {
+		g.Others = b.ids[s.start:s.end:s.end]
+	} else {
+		b.spans, _ = r.spans("others", n, core.MaxOthers, b.spans)
+		g.Others = b.listOf(b.spans)
+	}
 	g.Distribution = g.Distribution[:0]
 	if kind == KindGossip {
 		g.Distribution = decodeDistribution(r, b, n, g.Distribution)
 	}
 	b.spans, _ = r.spans("payload NetIDs", n, n, b.spans)
-	b.pids = entries(b.pids[:0], b.ids, b.spans)
 	// Ascending indexes into a sorted table give sorted NetIDs.
-	g.PayloadIDs, _ = core.NetIDTableFromSorted(b.pids)
+	g.PayloadIDs, _ = core.NetIDTableFromSorted(b.listOf(b.spans))
 	g.Tag = core.TypeTag(r.uint32be("type tag"))
 	g.Payload = r.rest()
 }
 
-// entries appends to dst the table entries, ids, of the spans sp.
-func entries(dst, ids []core.NetID, sp []span) []core.NetID {
-	for _, s := range sp {
-		dst = append(dst, ids[s.start:s.end]...)
+// listOf returns the table entries of the spans sp. A list of one span,
+// the common case, is the table's own entries, capped so that an append
+// copies them; a longer one is copied to b.lists.
+func (b *Body) listOf(sp []span) []core.NetID {
+	if len(sp) == 1 {
+		s := sp[0]
+		return b.ids[s.start:s.end:s.end]
 	}
-	return dst
+	start := len(b.lists)
+	for _, s := range sp {
+		b.lists = append(b.lists, b.ids[s.start:s.end]...)
+	}
+	return b.lists[start:len(b.lists):len(b.lists)]
 }
 
 func decodeSeen(r *reader, b *Body, n int, seen []core.SeenEntry) []core.SeenEntry {
@@ -445,30 +471,44 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 	b.used = slices.Grow(b.used[:0], words)[:words]
 	clear(b.used)
 	for range count {
-		entry := r.uvarint("group entry")
-		if r.err != nil {
-			return groups[:0]
+		entry, ok := r.varint1()
+		if !ok {
+			if entry = r.uvarint("group entry"); r.err != nil {
+				return groups[:0]
+			}
 		}
 		if entry >= uint64(n) {
 			r.failf(ErrTableRef, "group entry %d of %d", entry, n)
 			return groups[:0]
 		}
-		if twice := mark(b.used, span{int(entry), int(entry) + 1}); twice >= 0 {
-			r.failf(ErrMalformed, "distribution list names %s twice", b.ids[twice])
+		if w, bit := entry/64, uint64(1)<<(entry%64); b.used[w]&bit == 0 {
+			b.used[w] |= bit
+		} else {
+			r.failf(ErrMalformed, "distribution list names %s twice", b.ids[entry])
 			return groups[:0]
 		}
-		b.spans, _ = r.spans("group members", n, n, b.spans)
-		if r.err != nil {
-			return groups[:0]
-		}
-		for _, s := range b.spans {
+		var members []core.NetID
+		if s, ok := r.oneRun(n, n); ok { // the common case, without spans
 			if twice := mark(b.used, s); twice >= 0 {
 				r.failf(ErrMalformed, "distribution list names %s twice", b.ids[twice])
 				return groups[:0]
 			}
+			members = b.ids[s.start:s.end:s.end]
+		} else {
+			b.spans, _ = r.spans("group members", n, n, b.spans)
+			if r.err != nil {
+				return groups[:0]
+			}
+			for _, s := range b.spans {
+				if twice := mark(b.used, s); twice >= 0 {
+					r.failf(ErrMalformed, "distribution list names %s twice", b.ids[twice])
+					return groups[:0]
+				}
+			}
+			members = b.listOf(b.spans)
 		}
-		// The group is filled in place, reusing the Members slice of a
-		// group decoded earlier.
+		// Grown a field at a time: appending a Group value would copy
+		// it with a call, for its pointer.
 		if len(groups) < cap(groups) {
 			groups = groups[:len(groups)+1]
 		} else {
@@ -476,7 +516,7 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 		}
 		g := &groups[len(groups)-1]
 		g.Entry = b.ids[entry]
-		g.Members = entries(g.Members[:0], b.ids, b.spans)
+		g.Members = members
 	}
 	return groups
 }

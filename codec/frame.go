@@ -52,19 +52,6 @@ type Header struct {
 	Time time.Time
 }
 
-// appendHeader appends h with the given sealed length.
-func appendHeader(dst []byte, h *Header, sealedLen int) ([]byte, error) {
-	dst = append(dst, magic[0], magic[1], Version, byte(h.Kind), byte(h.KeyID))
-	dst, err := h.Sender.AppendBinary(dst)
-	if err != nil {
-		return dst, fmt.Errorf("codec: sender: %w", err)
-	}
-	dst, _ = h.Epoch.AppendBinary(dst)
-	dst = binary.AppendUvarint(dst, uint64(h.Counter))
-	dst = binary.AppendUvarint(dst, timestampOffset(h.Epoch, h.Time))
-	return binary.AppendUvarint(dst, uint64(sealedLen)), nil
-}
-
 // timestampOffset returns t as microseconds after e's start; a time before
 // the start (a clock stepped back) is written as the start.
 func timestampOffset(e core.Epoch, t time.Time) uint64 {
@@ -75,7 +62,8 @@ func timestampOffset(e core.Epoch, t time.Time) uint64 {
 	return uint64(us) - e.StartMicros
 }
 
-// headerLen returns the exact length appendHeader writes.
+// headerLen returns the exact length of h's encoding with the given sealed
+// length, as AppendFrame writes it.
 func headerLen(h *Header, sealedLen int) int {
 	return 5 + h.Sender.BinaryLen() + core.EpochLen +
 		uvarintLen(uint64(h.Counter)) + uvarintLen(timestampOffset(h.Epoch, h.Time)) +
@@ -192,6 +180,7 @@ type Sealer struct {
 	keys   *crypto.Sealer
 	sender core.NetID
 	epoch  core.Epoch
+	ident  []byte // the header's sender and epoch, which never change
 
 	mu      sync.Mutex
 	counter core.FrameCounter // last used
@@ -244,6 +233,8 @@ func NewSealer(ring *crypto.Keyring, sender core.NetID, epoch core.Epoch, opts .
 		return nil, fmt.Errorf("codec: sealer: %w", err)
 	}
 	s := &Sealer{keys: keys, sender: sender, epoch: epoch}
+	s.ident, _ = sender.AppendBinary(nil) // crypto.NewSealer checked the sender
+	s.ident, _ = epoch.AppendBinary(s.ident)
 	for _, o := range opts {
 		o(s)
 	}
@@ -290,13 +281,15 @@ func (s *Sealer) AppendFrame(dst []byte, b *Body, now time.Time) ([]byte, error)
 	}
 	s.counter++
 	keyID, aead := s.keys.Key()
-	h := Header{Kind: b.Kind, KeyID: keyID, Sender: s.sender, Epoch: s.epoch, Counter: s.counter, Time: now}
+	ts := timestampOffset(s.epoch, now)
 
 	// Reserve room for the stored form, which bounds the compressed one,
-	// so the header, plaintext and tag are written in place, once.
+	// so the header, plaintext and tag are written in place, once. The
+	// sender and epoch are kept encoded.
 	raw := len(s.body)
 	storedPT := 1 + uvarintLen(uint64(raw)) + raw
-	dst = slices.Grow(dst, headerLen(&h, storedPT+TagSize)+storedPT+TagSize)
+	fixedLen := 5 + len(s.ident) + uvarintLen(uint64(s.counter)) + uvarintLen(ts)
+	dst = slices.Grow(dst, fixedLen+uvarintLen(uint64(storedPT+TagSize))+storedPT+TagSize)
 	start := len(dst)
 
 	// Compress straight into dst's spare capacity, after the longest
@@ -313,9 +306,11 @@ func (s *Sealer) AppendFrame(dst []byte, b *Body, now time.Time) ([]byte, error)
 		}
 	}
 	pt := prefix + len(data)
-	if dst, err = appendHeader(dst, &h, pt+TagSize); err != nil {
-		return dst[:start], err
-	}
+	dst = append(dst, magic[0], magic[1], Version, byte(b.Kind), byte(keyID))
+	dst = append(dst, s.ident...)
+	dst = binary.AppendUvarint(dst, uint64(s.counter))
+	dst = binary.AppendUvarint(dst, ts)
+	dst = binary.AppendUvarint(dst, uint64(pt+TagSize))
 	hdrEnd := len(dst)
 	dst = append(dst, flags)
 	dst = binary.AppendUvarint(dst, uint64(raw))

@@ -97,6 +97,15 @@ type v4Block struct {
 	hosts  [maxBlockHosts]byte
 }
 
+// ascending holds every byte value in order: v4Block.scan copies a row of
+// hosts from it.
+var ascending = func() (a [maxBlockHosts]byte) {
+	for i := range a {
+		a[i] = byte(i)
+	}
+	return a
+}()
+
 // v4At returns the IPv4 address of entry i, an IPv4 entry, as a number.
 func v4At(t core.NetIDTable, i int) uint32 {
 	a, _ := t.At(i).As4()
@@ -132,11 +141,10 @@ func (blk *v4Block) scan(t core.NetIDTable, i, n4 int) {
 			// Four hosts in a row: a subnet numbered in order, whose
 			// next entries are likely the next hosts. They are
 			// found without reading each.
+			// Their bytes are a slice of ascending (h+m <= 255).
 			m := rowEnd(t, i, n4, a)
-			for j := 1; j <= m; j++ {
-				blk.hosts[k&(maxBlockHosts-1)] = h + byte(j)
-				k++
-			}
+			copy(blk.hosts[k&(maxBlockHosts-1):], ascending[int(h)+1:int(h)+1+m])
+			k += m
 			i += m
 			last = h + byte(m)
 		}
@@ -459,8 +467,8 @@ func portsLen(t core.NetIDTable) int {
 // sections again (now known to be well formed) beside the multiplicity and
 // port runs. The addresses ascend by construction (or by the IPv6 check),
 // so the one order rule left is that the ports of an address ascend:
-// core.NetIDTableFromSorted, which checks the order of every entry as it
-// makes the table, is that check.
+// core.NetIDTableBuilder, which checks the order of the entries as they
+// are added (a run of consecutive addresses at once), is that check.
 func (r *reader) table(scratch []core.NetID) core.NetIDTable {
 	t, _ := r.tableReusing(scratch)
 	return t
@@ -486,19 +494,27 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 		return core.NetIDTable{}, scratch
 	}
 
+	// The builder appends to ids, which has room for every entry, so the
+	// table's entries are ids[:nEntries].
+	ids := slices.Grow(scratch[:0], int(nEntries))
 	b := tableBuilder{
-		ids:   slices.Grow(scratch[:0], int(nEntries))[:nEntries],
 		mult:  runIter{b: mult},
 		ports: runIter{b: ports},
+		one:   nEntries == nAddrs,
 	}
-	b.addV4(v4, nBlocks)
+	b.ids.Reset(ids)
+	if b.one {
+		b.addV4One(v4, nBlocks)
+	} else {
+		b.addV4(v4, nBlocks)
+	}
 	b.addV6(v6, n6)
-	t, err := core.NetIDTableFromSorted(b.ids)
+	t, err := b.ids.Table()
 	if err != nil {
 		r.fail(fmt.Errorf("NetID table at offset %d: %w", start, err))
 		return core.NetIDTable{}, scratch
 	}
-	return t, b.ids
+	return t, ids[:t.Len()]
 }
 
 // scanV4 reads and checks the IPv4 section and returns its blocks (the
@@ -509,8 +525,14 @@ func (r *reader) scanV4() (blocks []byte, nBlocks, nAddrs int) {
 	start := r.off
 	var prefix uint64
 	for i := 0; i < nBlocks && r.err == nil; i++ {
-		delta := r.uvarint("IPv4 prefix delta")
-		shape := r.uvarint("IPv4 block shape")
+		delta, ok := r.varint1()
+		if !ok {
+			delta = r.uvarint("IPv4 prefix delta")
+		}
+		shape, ok := r.varint1()
+		if !ok {
+			shape = r.uvarint("IPv4 block shape")
+		}
 		switch {
 		case r.err != nil:
 		case i > 0 && delta == 0:
@@ -685,14 +707,125 @@ func (it *runIter) refill() {
 	it.left, it.value = l, v
 }
 
-// tableBuilder fills ids, which has the table's length, with the entries of
-// each address in turn, taking their count from the multiplicity runs and
-// their ports from the port runs. Every section it reads was checked.
+// tableBuilder adds the entries of each address in turn to a table builder,
+// taking their count from the multiplicity runs and their ports from the
+// port runs. Every section it reads was checked; the builder checks the
+// order (the ports of an address must ascend) and validity again, as it
+// adds them.
 type tableBuilder struct {
-	ids   []core.NetID
-	n     int // entries filled
+	ids   core.NetIDTableBuilder
 	mult  runIter
 	ports runIter
+	one   bool // every address has one port: the multiplicity runs are not read
+}
+
+// addV4One is addV4 for a table whose addresses have one port each, the
+// common case. A block whose hosts make long runs (a subnet numbered in
+// order) is added a run at a time; any other, as a sorted array of
+// addresses.
+func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
+	p := blocks
+	var prefix uint32
+	for range nBlocks {
+		delta, n := binary.Uvarint(p)
+		shape, m := binary.Uvarint(p[n:])
+		p = p[n+m:]
+		prefix += uint32(delta)
+		base := prefix << 8
+		if shape == shapeBitmap {
+			bm := p[:bitmapLen]
+			p = p[bitmapLen:]
+			// The hosts and the runs they make: runs of eight hosts or
+			// more on average are added a run at a time.
+			k, runs, carry := 0, 0, uint64(0)
+			for w := range bitmapLen / 8 {
+				x := binary.LittleEndian.Uint64(bm[8*w:])
+				k += bits.OnesCount64(x)
+				runs += bits.OnesCount64(x &^ (x<<1 | carry)) // the first host of each run
+				carry = x >> 63
+			}
+			if 8*runs > k {
+				b.addBitmap(base, bm)
+				continue
+			}
+			for w := range uint32(bitmapLen / 8) {
+				x := binary.LittleEndian.Uint64(bm[8*w:])
+				for x != 0 {
+					lo := uint(bits.TrailingZeros64(x))
+					n := uint(bits.TrailingZeros64(^(x >> lo))) // the run's hosts in x
+					x &^= (1<<n - 1) << lo
+					b.addRun(base|w<<6|uint32(lo), int(n))
+				}
+			}
+			continue
+		}
+		hosts := p[:shape/2]
+		p = p[shape/2:]
+		span := 0 // the last host less the first
+		for _, d := range hosts[1:] {
+			span += int(d)
+		}
+		if span == len(hosts)-1 {
+			b.addRun(base+uint32(hosts[0]), len(hosts))
+		} else {
+			b.addHosts(base, hosts)
+		}
+	}
+}
+
+// addBitmap adds the hosts of a block's bitmap, base being the block's
+// first address.
+func (b *tableBuilder) addBitmap(base uint32, bm []byte) {
+	var addrs [maxBlockHosts]uint32
+	k := 0
+	for w := range uint32(bitmapLen / 8) {
+		for x := binary.LittleEndian.Uint64(bm[8*w:]); x != 0; x &= x - 1 {
+			addrs[k&(maxBlockHosts-1)] = base | w<<6 | uint32(bits.TrailingZeros64(x))
+			k++
+		}
+	}
+	b.addAddrs(addrs[:k])
+}
+
+// addHosts adds the hosts of a block's host list, base being the block's
+// first address.
+func (b *tableBuilder) addHosts(base uint32, hosts []byte) {
+	var addrs [maxBlockHosts]uint32
+	a := base
+	for i, d := range hosts[:min(len(hosts), maxBlockHosts)] {
+		a += uint32(d)
+		addrs[i] = a
+	}
+	b.addAddrs(addrs[:len(hosts)])
+}
+
+// addAddrs adds the IPv4 addresses addrs, which ascend, one port each, a
+// port run at a time.
+func (b *tableBuilder) addAddrs(addrs []uint32) {
+	for len(addrs) > 0 {
+		if b.ports.left == 0 {
+			b.ports.refill()
+		}
+		k := min(uint64(len(addrs)), b.ports.left)
+		b.ports.left -= k
+		b.ids.Add4(addrs[:k], uint16(b.ports.value))
+		addrs = addrs[k:]
+	}
+}
+
+// addRun adds the IPv4 addresses a to a+n-1, one port each, a port run at a
+// time.
+func (b *tableBuilder) addRun(a uint32, n int) {
+	for n > 0 {
+		if b.ports.left == 0 {
+			b.ports.refill()
+		}
+		k := min(uint64(n), b.ports.left)
+		b.ports.left -= k
+		b.ids.AddRun4(a, int(k), uint16(b.ports.value))
+		a += uint32(k)
+		n -= int(k)
+	}
 }
 
 // addV4 adds the entries of the IPv4 addresses of blocks.
@@ -729,8 +862,8 @@ func (b *tableBuilder) addV4(blocks []byte, nBlocks int) {
 }
 
 // add4 adds the entries of the IPv4 addresses addrs. NetIDFrom4 cannot
-// refuse them: the scan refused 0.0.0.0 and port 0. (Were it to, the zero
-// NetID it returns is refused by NetIDTableFromSorted.)
+// refuse them: the scan refused 0.0.0.0 and port 0. (Were it to, the
+// builder refuses the zero NetID it returns.)
 func (b *tableBuilder) add4(addrs []uint32) {
 	for len(addrs) > 0 {
 		// A span of addresses with the same number of ports.
@@ -743,28 +876,12 @@ func (b *tableBuilder) add4(addrs []uint32) {
 		if b.mult.value != 1 {
 			for _, a := range span {
 				for range b.mult.value {
-					b.ids[b.n] = core.NetIDFrom4(as4(a), uint16(b.ports.next()))
-					b.n++
+					b.ids.Add(core.NetIDFrom4(as4(a), uint16(b.ports.next())))
 				}
 			}
 			continue
 		}
-		// One port per address, the common case: spans of addresses
-		// with the same port, in a loop over locals.
-		for len(span) > 0 {
-			if b.ports.left == 0 {
-				b.ports.refill()
-			}
-			same := span[:min(uint64(len(span)), b.ports.left)]
-			port := uint16(b.ports.value)
-			ids := b.ids[b.n : b.n+len(same)]
-			for i, a := range same {
-				ids[i] = core.NetIDFrom4(as4(a), port)
-			}
-			b.n += len(same)
-			b.ports.left -= uint64(len(same))
-			span = span[len(same):]
-		}
+		b.addAddrs(span)
 	}
 }
 
@@ -783,11 +900,15 @@ func (b *tableBuilder) addV6(addrs []byte, n int) {
 		copy(a[shared:], p[1:17-shared])
 		p = p[17-shared:]
 		addr := netip.AddrFrom16(a)
-		for range b.mult.next() {
+		ports := uint64(1)
+		if !b.one {
+			ports = b.mult.next()
+		}
+		for range ports {
 			// As in add4: the scan refused every input NetIDFrom
-			// refuses, and NetIDTableFromSorted the zero NetID.
-			b.ids[b.n], _ = core.NetIDFrom(addr, uint16(b.ports.next()))
-			b.n++
+			// refuses, and the builder the zero NetID.
+			id, _ := core.NetIDFrom(addr, uint16(b.ports.next()))
+			b.ids.Add(id)
 		}
 	}
 }
@@ -861,8 +982,11 @@ func listForm(sp []span) (k, n int, bitmap bool) {
 // table entries, in the shorter of its two forms (references when they are
 // equally long).
 func appendList(dst []byte, sp []span) []byte {
-	if len(sp) == 0 {
+	switch len(sp) {
+	case 0:
 		return append(dst, 0)
+	case 1:
+		return appendRun(dst, sp[0].start, sp[0].end-sp[0].start)
 	}
 	k, _, bitmap := listForm(sp)
 	if !bitmap {
@@ -880,19 +1004,38 @@ func appendList(dst []byte, sp []span) []byte {
 	start, n := sp[0].start, sp[len(sp)-1].end-sp[0].start
 	dst = binary.AppendUvarint(dst, uint64(2*n+1))
 	dst = binary.AppendUvarint(dst, uint64(start))
-	if len(sp) == 1 { // one run: every bit set
-		for range n / 8 {
-			dst = append(dst, 0xff)
-		}
-		if n%8 != 0 {
-			dst = append(dst, 1<<(n%8)-1)
-		}
-		return dst
-	}
 	dst = append(dst, make([]byte, (n+7)/8)...)
 	bm := dst[len(dst)-(n+7)/8:]
 	for _, s := range sp {
 		setBits(bm, s.start-start, s.end-start)
+	}
+	return dst
+}
+
+// appendRun appends the list of the k entries from start, what appendList
+// writes for the one span {start, start+k} (or none when k is 0). The
+// references are the shorter form, or as short, exactly when k <= 2: both
+// forms spend the same on their header (2k and 2k+1 have the same length)
+// and start, then k-1 bytes against (k+7)/8.
+func appendRun(dst []byte, start, k int) []byte {
+	switch {
+	case k == 0:
+		return append(dst, 0)
+	case k <= 2:
+		dst = binary.AppendUvarint(dst, uint64(2*k))
+		dst = binary.AppendUvarint(dst, uint64(start))
+		if k == 2 {
+			dst = append(dst, 0) // the next entry
+		}
+		return dst
+	}
+	dst = binary.AppendUvarint(dst, uint64(2*k+1))
+	dst = binary.AppendUvarint(dst, uint64(start))
+	for range k / 8 {
+		dst = append(dst, 0xff)
+	}
+	if k%8 != 0 {
+		dst = append(dst, 1<<(k%8)-1)
 	}
 	return dst
 }
@@ -989,16 +1132,9 @@ func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, 
 		r.failf(ErrMalformed, "%s: bits past bit %d of bitmap set", what, n-1)
 		return dst, 0
 	}
+	// The runs of set bits, 64 bits at a time, counting them.
 	c := 0
-	for _, x := range bm {
-		c += bits.OnesCount8(x)
-	}
-	if c > max {
-		r.failf(ErrListTooLong, "%s of %d entries: limit %d", what, c, max)
-		return dst, 0
-	}
-	// The runs of set bits, 64 bits at a time.
-	for base := 0; len(bm) > 0; base += 64 {
+	for base := int(start); len(bm) > 0; base += 64 {
 		var x uint64
 		if len(bm) >= 8 {
 			x, bm = binary.LittleEndian.Uint64(bm), bm[8:]
@@ -1008,16 +1144,50 @@ func (r *reader) spans(what string, tableLen int, max int, dst []span) ([]span, 
 			}
 			bm = nil
 		}
+		c += bits.OnesCount64(x)
 		// The k-th first bit of a run in x and the k-th last bit bound
 		// the k-th run.
 		firsts, lasts := x&^(x<<1), x&^(x>>1)
 		for ; firsts != 0; firsts, lasts = firsts&(firsts-1), lasts&(lasts-1) {
-			from := int(start) + base + bits.TrailingZeros64(firsts)
-			to := int(start) + base + bits.TrailingZeros64(lasts) + 1
+			from := base + bits.TrailingZeros64(firsts)
+			to := base + bits.TrailingZeros64(lasts) + 1
 			dst = appendSpan(dst, from, to)
 		}
+	}
+	if c > max {
+		r.failf(ErrListTooLong, "%s of %d entries: limit %d", what, c, max)
+		return dst[:0], 0
 	}
 	return dst, c
 }
 
 func clampNonNeg(n int) int { return max(n, 0) }
+
+// oneRun reads the next list when it is the common case of a group's or the
+// others' list: one run of entries in the bitmap form, of fewer than 64
+// bits, its header and start one byte each. It returns the run and true, by
+// the rules of spans; otherwise it reads nothing and returns false, for the
+// caller to call spans, which also reports every error.
+func (r *reader) oneRun(tableLen, max int) (span, bool) {
+	p := r.b[r.off:]
+	if len(p) < 3 || r.err != nil || p[0]&0x81 != 1 || p[1] >= 0x80 {
+		return span{}, false
+	}
+	n, start := uint(p[0]/2), uint(p[1]) // n < 64
+	nb := (n + 7) / 8
+	if n == 0 || n > uint(tableLen) || start > uint(tableLen)-n || uint(len(p)) < 2+nb {
+		return span{}, false
+	}
+	var x uint64
+	for i, c := range p[2 : 2+nb] {
+		x |= uint64(c) << (8 * i)
+	}
+	lo := uint(bits.TrailingZeros64(x))
+	y := x >> lo // the run ends at bit n-1, and none is set after it
+	if x>>(n-1) != 1 || y&(y+1) != 0 || bits.Len64(y) > max {
+		return span{}, false
+	}
+	r.off += int(2 + nb)
+	from := int(start + lo)
+	return span{from, from + bits.Len64(y)}, true
+}

@@ -129,6 +129,23 @@ func FuzzList(f *testing.F) {
 			return
 		}
 		tableLen, in := int(b[0]), b[1:]
+		// oneRun, the fast path for a list of one run, agrees with spans
+		// wherever it applies, and reads nothing where it does not.
+		for _, limit := range []int{tableLen, core.MaxOthers} {
+			r1 := newReader(in)
+			s, ok := r1.oneRun(tableLen, limit)
+			if !ok {
+				if r1.off != 0 {
+					t.Fatalf("oneRun refused after reading %d bytes", r1.off)
+				}
+				continue
+			}
+			r2 := newReader(in)
+			sp, _ := r2.spans("test list", tableLen, limit, nil)
+			if r2.err != nil || len(sp) != 1 || sp[0] != s || r2.off != r1.off {
+				t.Fatalf("oneRun: %v after %d bytes; spans: %v after %d bytes, %v", s, r1.off, sp, r2.off, r2.err)
+			}
+		}
 		got, err := decodeList(in, tableLen, tableLen)
 		ref, ok := refDecodeList(in, tableLen, tableLen)
 		if (err == nil) != ok {

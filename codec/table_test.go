@@ -1185,3 +1185,17 @@ func TestListDifferential(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendRun checks the one-run list writer against the reference
+// encoder.
+func TestAppendRun(t *testing.T) {
+	for _, start := range []int{0, 1, 5, 127, 128, 1000, 20000} {
+		for k := 0; k <= 300; k++ {
+			got := appendRun(nil, start, k)
+			want := refEncodeList(seq(start, start+k, 1))
+			if !bytes.Equal(got, want) {
+				t.Fatalf("appendRun(%d, %d) = % x, reference % x", start, k, got, want)
+			}
+		}
+	}
+}

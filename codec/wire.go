@@ -76,15 +76,19 @@ func (r *reader) varint1() (uint64, bool) {
 // against max and against what the remaining bytes can hold, so the caller
 // may allocate by it.
 func (r *reader) count(what string, max uint64, minBytes int) int {
-	v := r.uvarint(what)
-	if r.err != nil {
-		return 0
+	v, ok := r.varint1()
+	if !ok {
+		if v = r.uvarint(what); r.err != nil {
+			return 0
+		}
 	}
 	if v > max {
 		r.failf(ErrListTooLong, "%s count %d exceeds %d", what, v, max)
 		return 0
 	}
-	if minBytes > 0 && v > uint64(r.remaining()/minBytes) {
+	// v <= max, and every max is far below 2^32: the product cannot
+	// overflow, and a multiplication is cheaper than a division.
+	if v*uint64(minBytes) > uint64(r.remaining()) {
 		r.failf(ErrTruncated, "%s count %d needs at least %d bytes, %d remain", what, v, v*uint64(minBytes), r.remaining())
 		return 0
 	}
@@ -93,30 +97,35 @@ func (r *reader) count(what string, max uint64, minBytes int) int {
 
 // byte1 reads one byte.
 func (r *reader) byte1(what string) byte {
-	if r.err != nil {
-		return 0
+	if off := r.off; off < len(r.b) && r.err == nil {
+		r.off++
+		return r.b[off]
 	}
-	if r.remaining() < 1 {
-		r.failf(ErrTruncated, "%s", what)
-		return 0
-	}
-	c := r.b[r.off]
-	r.off++
-	return c
+	r.short(what, -1)
+	return 0
 }
 
 // bytes returns the next n bytes, aliasing the input.
 func (r *reader) bytes(what string, n int) []byte {
-	if r.err != nil {
-		return nil
+	if off := r.off; uint(n) <= uint(len(r.b)-off) && r.err == nil {
+		r.off += n
+		return r.b[off : off+n : off+n]
 	}
-	if n < 0 || r.remaining() < n {
+	r.short(what, n)
+	return nil
+}
+
+// short fails a read that byte1 (n < 0) or bytes (of n bytes) could not
+// serve, unless an error stuck before: their slow path, out of line so that
+// they inline.
+func (r *reader) short(what string, n int) {
+	switch {
+	case r.err != nil:
+	case n < 0:
+		r.failf(ErrTruncated, "%s", what)
+	default:
 		r.failf(ErrTruncated, "%s needs %d bytes, %d remain", what, n, r.remaining())
-		return nil
 	}
-	p := r.b[r.off : r.off+n : r.off+n]
-	r.off += n
-	return p
 }
 
 // uint32be and uint64be read fixed-size big-endian integers.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -148,3 +149,109 @@ func (t NetIDTable) IDs() []NetID { return slices.Clone(t.ids) }
 
 // Equal reports whether t and u hold the same entries.
 func (t NetIDTable) Equal(u NetIDTable) bool { return slices.Equal(t.ids, u.ids) }
+
+// NetIDTableBuilder makes a NetIDTable from NetIDs added in ascending order,
+// checking the order as they come, so that a decoder builds its table in
+// one pass rather than filling it and checking it again. A run of
+// consecutive IPv4 addresses with one port, the common case of a subnet
+// numbered in order, is added and checked at once. The zero value is ready
+// to use.
+type NetIDTableBuilder struct {
+	ids []NetID
+	err error
+}
+
+// Reset empties b, which then appends to scratch[:0]: the table built next
+// keeps scratch's storage, so the caller must be done with the table built
+// in it before.
+func (b *NetIDTableBuilder) Reset(scratch []NetID) { b.ids, b.err = scratch[:0], nil }
+
+// Add adds id, which must be valid and above the last NetID added.
+func (b *NetIDTableBuilder) Add(id NetID) {
+	if b.err != nil {
+		return
+	}
+	if !id.IsValid() {
+		b.err = fmt.Errorf("%w: entry %d is invalid", ErrTableOrder, len(b.ids))
+		return
+	}
+	if n := len(b.ids); n > 0 && !b.ids[n-1].less(id) {
+		b.err = fmt.Errorf("%w: entry %d (%s) after %s", ErrTableOrder, n, id, b.ids[n-1])
+		return
+	}
+	b.ids = append(b.ids, id)
+}
+
+// AddRun4 adds the NetIDs of the n consecutive IPv4 addresses from a (the
+// address as a big-endian number), each with port: what n calls of Add
+// would, with one check of the order.
+func (b *NetIDTableBuilder) AddRun4(a uint32, n int, port uint16) {
+	if b.err != nil || n <= 0 {
+		return
+	}
+	var a4 [4]byte
+	binary.BigEndian.PutUint32(a4[:], a)
+	first := NetIDFrom4(a4, port) // the zero NetID for 0.0.0.0 or port 0
+	if uint64(a)+uint64(n)-1 > 1<<32-1 {
+		b.err = fmt.Errorf("%w: %d addresses from %s pass 255.255.255.255", ErrTableOrder, n, first)
+		return
+	}
+	if b.Add(first); b.err != nil {
+		return
+	}
+	// The others ascend from first, and are neither 0.0.0.0 nor port 0.
+	start := len(b.ids)
+	b.ids = slices.Grow(b.ids, n-1)[:start+n-1]
+	run := b.ids[start:]
+	for i := range run {
+		run[i] = NetID{lo: uint64(a) + uint64(i) + 1, fp: first.fp}
+	}
+}
+
+// Add4 adds the NetIDs of the IPv4 addresses addrs (each as a big-endian
+// number), each with port: what a call of Add for each would, with their
+// order checked in one pass over the numbers.
+func (b *NetIDTableBuilder) Add4(addrs []uint32, port uint16) {
+	if b.err != nil || len(addrs) == 0 {
+		return
+	}
+	ascending := true
+	for i := 1; i < len(addrs); i++ {
+		ascending = ascending && addrs[i-1] < addrs[i]
+	}
+	var a4 [4]byte
+	binary.BigEndian.PutUint32(a4[:], addrs[0])
+	first := NetIDFrom4(a4, port) // the zero NetID for 0.0.0.0 or port 0
+	if !ascending {
+		for _, a := range addrs { // Add finds and describes the entry out of order
+			binary.BigEndian.PutUint32(a4[:], a)
+			b.Add(NetIDFrom4(a4, port))
+		}
+		return
+	}
+	if b.Add(first); b.err != nil {
+		return
+	}
+	// The others ascend from first, and are neither 0.0.0.0 nor port 0.
+	start := len(b.ids)
+	b.ids = slices.Grow(b.ids, len(addrs)-1)[:start+len(addrs)-1]
+	rest := b.ids[start:]
+	for i, a := range addrs[1 : len(rest)+1] {
+		rest[i] = NetID{lo: uint64(a), fp: first.fp}
+	}
+}
+
+// Len returns the number of NetIDs added.
+func (b *NetIDTableBuilder) Len() int { return len(b.ids) }
+
+// Table returns the table of the NetIDs added, or the first error, which
+// matches ErrTableOrder. The table keeps the builder's storage; b is empty
+// afterwards.
+func (b *NetIDTableBuilder) Table() (NetIDTable, error) {
+	ids, err := b.ids, b.err
+	b.ids, b.err = nil, nil
+	if err != nil {
+		return NetIDTable{}, err
+	}
+	return NetIDTable{ids: ids}, nil
+}

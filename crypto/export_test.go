@@ -19,3 +19,6 @@ func ResetReplay(o *Opener, sender core.NetID) {
 		n.val.win.reset()
 	}
 }
+
+// Since is since, for its test.
+var Since = since

@@ -32,6 +32,14 @@ func (l *lru[K, V]) len() int { return len(l.m) }
 // peek returns the node of k without changing its recency.
 func (l *lru[K, V]) peek(k K) *lruNode[K, V] { return l.m[k] }
 
+// front returns the most recent node, or nil when l is empty.
+func (l *lru[K, V]) front() *lruNode[K, V] {
+	if n := l.head.next; n != &l.head {
+		return n
+	}
+	return nil
+}
+
 // touch makes n the most recent node.
 func (l *lru[K, V]) touch(n *lruNode[K, V]) {
 	if l.head.next == n {

@@ -91,7 +91,7 @@ type Opener struct {
 	senders *lru[core.NetID, senderState] // replay state, by recency of acceptance
 	aeads   *lru[cacheKey, cipher.AEAD]   // derived AEADs, by recency of use
 	bucket  tokenBucket                   // derivations on a cache miss
-	nonces  sync.Pool                     // *[NonceSize]byte
+	nonces  []*[NonceSize]byte            // free nonce buffers, taken and returned under mu: as many as Opens ever ran at once
 }
 
 // senderState is the replay state of one sender.
@@ -114,6 +114,13 @@ type cacheKey struct {
 	epoch  core.Epoch
 }
 
+// names reports whether k is the key of f's AEAD under the key entry of the
+// given serial, compared a field at a time without building that key (the
+// compiler compares a struct with padding with a call).
+func (k *cacheKey) names(f *FrameInfo, serial uint64) bool {
+	return k.serial == serial && k.sender == f.Sender && k.epoch == f.Epoch && k.id == f.KeyID
+}
+
 // NewOpener returns an Opener that opens with the keys of r, configured by
 // cfg (zero or negative fields take their defaults).
 func NewOpener(r *Keyring, cfg OpenerConfig) *Opener {
@@ -124,7 +131,6 @@ func NewOpener(r *Keyring, cfg OpenerConfig) *Opener {
 		senders: newLRU[core.NetID, senderState](cfg.MaxSenders),
 		aeads:   newLRU[cacheKey, cipher.AEAD](cfg.MaxCachedKeys),
 		bucket:  newTokenBucket(cfg.DeriveRate, cfg.DeriveBurst),
-		nonces:  sync.Pool{New: func() any { return new([NonceSize]byte) }},
 	}
 }
 
@@ -154,7 +160,8 @@ func NewOpener(r *Keyring, cfg OpenerConfig) *Opener {
 // one succeeds; the others get ErrReplay.
 //
 // When the sender is known and its AEAD cached, Open does not allocate
-// beyond what appending to dst needs.
+// beyond what appending to dst needs (once as many Opens as ever run at
+// once have each had a nonce buffer).
 func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time) ([]byte, error) {
 	if !f.Sender.IsValid() {
 		return nil, fmt.Errorf("%w: invalid sender NetID", ErrAuth)
@@ -167,7 +174,12 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 	entry := snap.keys[f.KeyID]
 
 	o.mu.Lock()
-	sender := o.senders.peek(f.Sender) // nil for a new sender
+	// The most recently accepted sender is checked before the map: a
+	// burst of frames from one sender skips the hash.
+	sender := o.senders.front()
+	if sender == nil || sender.key != f.Sender {
+		sender = o.senders.peek(f.Sender) // nil for a new sender
+	}
 	if err := precheck(f, sender); err != nil {
 		o.mu.Unlock()
 		return nil, err
@@ -181,12 +193,11 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 		return nil, fmt.Errorf("%w: sender %s counter %d: sealed part of %d bytes, shorter than the %d-byte tag",
 			ErrAuth, f.Sender, f.Counter, len(sealed), TagSize)
 	}
-	ck := cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch}
 	var node *lruNode[cacheKey, cipher.AEAD]
-	if sender != nil && sender.val.aead != nil && sender.val.aead.key == ck {
+	if sender != nil && sender.val.aead != nil && sender.val.aead.key.names(&f, entry.serial) {
 		node = sender.val.aead
 	} else {
-		node = o.aeads.peek(ck)
+		node = o.aeads.peek(cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch})
 	}
 	var aead cipher.AEAD
 	if node != nil {
@@ -195,6 +206,14 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 	} else if !o.bucket.take(now) {
 		o.mu.Unlock()
 		return nil, fmt.Errorf("%w: sender %s epoch %s key id %d", ErrRateLimited, f.Sender, f.Epoch, f.KeyID)
+	}
+	// The nonce goes to the AEAD interface, so it lives on the heap: a
+	// buffer from the free list, returned under the lock below.
+	var nonce *[NonceSize]byte
+	if n := len(o.nonces); n > 0 {
+		nonce, o.nonces = o.nonces[n-1], o.nonces[:n-1]
+	} else {
+		nonce = new([NonceSize]byte)
 	}
 	o.mu.Unlock()
 
@@ -205,19 +224,22 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 		}
 	}
 
-	nonce := o.nonces.Get().(*[NonceSize]byte)
 	*nonce = Nonce(f.Counter)
 	out, err := aead.Open(dst, nonce[:], sealed, ad)
-	o.nonces.Put(nonce)
 	if err != nil {
+		o.mu.Lock()
+		o.nonces = append(o.nonces, nonce)
+		o.mu.Unlock()
 		return nil, fmt.Errorf("%w: sender %s epoch %s counter %d key id %d: %v",
 			ErrAuth, f.Sender, f.Epoch, f.Counter, f.KeyID, err)
 	}
 
 	o.mu.Lock()
+	o.nonces = append(o.nonces, nonce)
 	// Another Open may have evicted either node while the lock was
 	// released; a node that still holds its key is still that key's.
-	if node == nil || node.key != ck {
+	if node == nil || !node.key.names(&f, entry.serial) {
+		ck := cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch}
 		if node = o.aeads.peek(ck); node == nil {
 			node = o.aeads.insert(ck)
 			node.val = aead
@@ -238,7 +260,7 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 func (o *Opener) checkTime(f FrameInfo, now time.Time) error {
 	// Sub saturates, so a timestamp far in the future gives the smallest
 	// Duration, which the second test catches.
-	switch age := now.Sub(f.Time); {
+	switch age := since(now, f.Time); {
 	case age > o.cfg.MaxAge:
 		return fmt.Errorf("%w: sender %s counter %d sealed %v before now, max age %v",
 			ErrStale, f.Sender, f.Counter, age, o.cfg.MaxAge)
@@ -254,6 +276,21 @@ func (o *Opener) checkTime(f FrameInfo, now time.Time) error {
 			ErrFuture, f.Sender, f.Epoch, o.cfg.MaxSkew)
 	}
 	return nil
+}
+
+// since returns now.Sub(t) on the wall clock (t comes from a frame header
+// and has no monotonic reading, so that is what Sub does too). For times
+// within 2^32 seconds of each other it computes what Sub does without Sub's
+// overflow check, which cannot fail there.
+func since(now, t time.Time) time.Duration {
+	ns, ts := now.Unix(), t.Unix()
+	const sane = 1 << 40 // seconds either side of 1970, some 35,000 years
+	if uint64(ns+sane) < 2*sane && uint64(ts+sane) < 2*sane {
+		if ds := ns - ts; ds > -1<<32 && ds < 1<<32 {
+			return time.Duration(ds)*time.Second + time.Duration(now.Nanosecond()-t.Nanosecond())
+		}
+	}
+	return now.Sub(t)
 }
 
 // precheck checks f against its sender's replay state, n (nil for a sender

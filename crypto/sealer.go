@@ -26,9 +26,10 @@ type Sealer struct {
 
 // sealerKey is the AEAD derived from one primary key, immutable.
 type sealerKey struct {
-	id   KeyID
-	key  Key // the group key it was derived from
-	aead cipher.AEAD
+	id    KeyID
+	entry *keyEntry // the keyring's entry it was derived from
+	key   Key       // the group key it was derived from
+	aead  cipher.AEAD
 }
 
 // NewSealer returns the Sealer of the node sender in epoch, sealing with the
@@ -55,13 +56,15 @@ func NewSealer(r *Keyring, sender core.NetID, epoch core.Epoch) (*Sealer, error)
 func (s *Sealer) Key() (KeyID, cipher.AEAD) {
 	snap := s.ring.load()
 	e := snap.keys[snap.primary]
-	if c := s.cur.Load(); c != nil && c.id == snap.primary && c.key == e.key {
+	// The entry's pointer names a key and its serial at once; a new entry
+	// with the same key (removed and added again) still needs no new AEAD.
+	if c := s.cur.Load(); c != nil && c.id == snap.primary && (c.entry == e || c.key == e.key) {
 		return c.id, c.aead
 	}
 	aead, err := deriveAEAD(e.key, s.sender, s.epoch)
 	if err != nil {
 		panic(err) // NewSealer checked the sender
 	}
-	s.cur.Store(&sealerKey{id: snap.primary, key: e.key, aead: aead})
+	s.cur.Store(&sealerKey{id: snap.primary, entry: e, key: e.key, aead: aead})
 	return snap.primary, aead
 }
