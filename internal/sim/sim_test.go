@@ -3,6 +3,8 @@ package sim
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/chatter-go/chatter/core"
 )
 
@@ -64,4 +66,38 @@ func TestWarmChatterIsEfficient(t *testing.T) {
 		t.Errorf("warm wire bytes %v, tcp-log %v", chatter.WireBytes, tcplog.WireBytes)
 	}
 	t.Logf("chatter %+v", chatter)
+}
+
+// TestLosslessRepairBufferUnread checks what repairBuffer relies on: with no
+// multicast loss (but crashed nodes and lost TCP frames) no node asks for
+// repair, and a run with the engine's default buffer gives the same results.
+func TestLosslessRepairBufferUnread(t *testing.T) {
+	p := Params{Nodes: 96, Subnets: 4, Broadcasts: 4, Warmup: 10, Crash: 0.1, TCPLoss: 0.05}
+	p, err := p.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Strategies {
+		w := newWorld(p, s, p.Seed)
+		w.warmUp()
+		w.measure("warm", func() {})
+		for _, n := range w.nodes {
+			if r := n.eng.Stats().RepairRequests; r != 0 {
+				t.Errorf("%s: node %s asked for repair %d times", s, n.id, r)
+			}
+		}
+	}
+	small, err := Run(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(old int) { losslessRepairBuffer = old }(losslessRepairBuffer)
+	losslessRepairBuffer = 0
+	full, err := Run(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(full, small); diff != "" {
+		t.Errorf("results (-default buffer +lossless buffer):\n%s", diff)
+	}
 }
