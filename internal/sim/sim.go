@@ -43,10 +43,10 @@ type Params struct {
 	AckTimeout time.Duration
 	// MaxPeers caps each node's peer store. A real node knows every peer,
 	// but a simulation of N nodes in one process holds N² entries. Up to
-	// sharedIndexMax nodes the stores share one NetID index (about 57
+	// sharedIndexMax nodes the stores share one NetID index (about 38
 	// bytes an entry, slots included) and the default is N: every node
 	// knows every peer. Beyond, each store keeps a private index (about
-	// 150 bytes an entry) and the default is 5·10⁷/N, at least 256: the
+	// 80 bytes an entry) and the default is 5·10⁷/N, at least 256: the
 	// nodes then plan with partial knowledge.
 	MaxPeers int
 	// Parallel is how many worlds (a strategy in one phase) are simulated
@@ -197,10 +197,10 @@ type world struct {
 	named    []core.NetID // scratch: the NetIDs a body names
 	keys     []uint64     // scratch for sorting NetIDs
 
-	// The table setTable built last, of the NetIDs lastNamed, sorted in
-	// lastSorted.
-	lastNamed, lastSorted []core.NetID
-	lastTable             core.NetIDTable
+	// The table setTable built last (in scratch), of the NetIDs lastNamed.
+	lastNamed []core.NetID
+	lastTable core.NetIDTable
+	hasTable  bool
 
 	// measurement of the current broadcast
 	cur int
@@ -463,26 +463,22 @@ func (w *world) settle(m *measure, live int, window time.Duration) {
 }
 
 // setTable gives b the table of the NetIDs it names, built in the world's
-// scratch space: valid until the next call but one, which is enough to size
-// or seal b. An announcement is sized, then sealed with the same NetIDs:
-// the table of the last call is kept, and given again when b names the
-// same NetIDs in the same order.
+// scratch space: valid until the next call, which is enough to size or seal
+// b. An announcement is sized, then sealed with the same NetIDs: when b
+// names the NetIDs the last call's body named, in the same order, the last
+// table is given again rather than built anew.
 func (w *world) setTable(b *codec.Body) {
 	w.named = b.AppendNetIDs(w.named[:0])
-	if slices.Equal(w.named, w.lastNamed) {
-		b.Table = w.lastTable
-		return
+	if !w.hasTable || !slices.Equal(w.named, w.lastNamed) {
+		w.named, w.lastNamed = w.lastNamed, w.named
+		w.scratch = sortedIDs(w.scratch[:0], w.lastNamed, &w.keys)
+		t, err := core.NetIDTableFromSorted(w.scratch)
+		if err != nil {
+			panic(fmt.Sprintf("sim: a sorted table is refused: %v", err))
+		}
+		w.lastTable, w.hasTable = t, true
 	}
-	w.named, w.lastNamed = w.lastNamed, w.named
-	w.scratch, w.lastSorted = w.lastSorted, w.scratch
-	ids := sortedIDs(w.scratch[:0], w.lastNamed, &w.keys)
-	w.lastSorted = ids
-	t, err := core.NetIDTableFromSorted(ids)
-	if err != nil {
-		panic(fmt.Sprintf("sim: a sorted table is refused: %v", err))
-	}
-	w.lastTable = t
-	b.Table = t
+	b.Table = w.lastTable
 }
 
 // sortedIDs appends to dst the valid NetIDs of ids, sorted by
@@ -498,13 +494,11 @@ func sortedIDs(dst, ids []core.NetID, keys *[]uint64) []core.NetID {
 				continue
 			}
 			// Another family: the general way.
-			dst = slices.AppendSeq(dst, func(yield func(core.NetID) bool) {
-				for _, id := range ids {
-					if id.IsValid() && !yield(id) {
-						return
-					}
+			for _, id := range ids {
+				if id.IsValid() {
+					dst = append(dst, id)
 				}
-			})
+			}
 			slices.SortFunc(dst, core.NetID.Compare)
 			return slices.Compact(dst)
 		}

@@ -1,9 +1,11 @@
 package sim
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/chatter-go/chatter/core"
 )
@@ -99,5 +101,39 @@ func TestLosslessRepairBufferUnread(t *testing.T) {
 	}
 	if diff := cmp.Diff(full, small); diff != "" {
 		t.Errorf("results (-default buffer +lossless buffer):\n%s", diff)
+	}
+}
+
+// TestSortedIDs checks sortedIDs against sorting through NetID.Compare.
+func TestSortedIDs(t *testing.T) {
+	v4 := func(a, b byte, port uint16) core.NetID { return core.NetIDFrom4([4]byte{198, 18, a, b}, port) }
+	v6, err := core.ParseNetID("[2001:db8::1]:29999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		ids  []core.NetID
+	}{
+		{"none", nil},
+		{"IPv4, repeated and out of order", []core.NetID{v4(1, 2, 29999), v4(0, 9, 29999), v4(1, 2, 29999), v4(1, 1, 30000), v4(1, 1, 29999), v4(255, 255, 1)}},
+		{"invalid ones dropped", []core.NetID{{}, v4(3, 3, 29999), {}, v4(0, 1, 29999)}},
+		{"IPv6 among them", []core.NetID{v4(1, 2, 29999), v6, v4(0, 1, 29999), v6, {}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want []core.NetID
+			for _, id := range tc.ids {
+				if id.IsValid() {
+					want = append(want, id)
+				}
+			}
+			slices.SortFunc(want, core.NetID.Compare)
+			want = slices.Compact(want)
+			var keys []uint64
+			got := sortedIDs(nil, tc.ids, &keys)
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("sortedIDs (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
