@@ -729,7 +729,7 @@ func (e *Engine) Receive(now time.Time, from NetID, epoch Epoch, via Via, m *Mes
 			if learned {
 				e.hintEvery = e.cfg.AnnounceInterval / hintSteps
 			} else {
-				e.hintEvery = min(e.hintEvery+e.cfg.AnnounceInterval/hintSteps, e.cfg.AnnounceInterval)
+				e.hintEvery = min(2*e.hintEvery, hintBackoff*e.cfg.AnnounceInterval)
 			}
 			// The next intake is drawn around hintEvery from now. A fixed
 			// period would lock onto the announcement timers: a node
@@ -963,9 +963,12 @@ func (e *Engine) Tick(now time.Time) {
 }
 
 // hintSteps sets the pace of hint intake: AnnounceInterval/hintSteps while
-// hints teach, slowing by that step per intake that teaches nothing, down to
-// one per AnnounceInterval.
+// hints teach, twice as slow after each intake that teaches nothing, down to
+// one per hintBackoff intervals.
 const hintSteps = 4
+
+// hintBackoff bounds, in AnnounceIntervals, the time between hint intakes.
+const hintBackoff = 4
 
 // hintRetry is how many announcements fit before one more group is tried.
 const hintRetry = 8

@@ -1073,40 +1073,74 @@ func TestEngineAnnouncementHintsAskForWhatFits(t *testing.T) {
 	}
 }
 
-func TestEngineHintIntakeJittered(t *testing.T) {
-	// Announcements from one neighbour every 10ms, teaching nothing: the
-	// intake interval grows to AnnounceInterval (1s), and the gaps between
-	// intakes are drawn from [0.5s, 1.5s): they vary, never lock on.
-	ctrl := gomock.NewController(t)
-	store := mocks.NewMockPeerStore(ctrl)
-	expectQueries(store, knowledge{})
-	store.EXPECT().ObserveDestinations(gomock.Any(), gomock.Any()).AnyTimes()
-	store.EXPECT().Expire(gomock.Any()).AnyTimes()
-	var took []time.Time
-	store.EXPECT().Observe(gomock.Any()).DoAndReturn(func(o core.Observation) bool {
-		if len(o.Groups) > 0 {
-			took = append(took, o.Now)
-		}
-		return false
-	}).AnyTimes()
-	e := engineWith(t, core.EngineConfig{AnnounceInterval: time.Second}, store, sizer(t, ctrl, true), 1)
-	ann := core.Message{Kind: core.MsgAnnouncement, Announcement: core.Announcement{LastSeq: 1, Groups: []core.Group{grp(21, 22)}}}
-	for at := time.Duration(0); at < 60*time.Second; at += 10 * time.Millisecond {
-		e.Receive(t0.Add(at), nid(11), peerEpoch, core.ViaMulticast, &ann, nil)
-		e.Ready()
-	}
-	gaps := map[time.Duration]bool{}
-	for i := 1; i < len(took); i++ {
-		gap := took[i].Sub(took[i-1])
-		if i >= 8 { // grown to the full interval
-			if gap < 500*time.Millisecond || gap >= 1510*time.Millisecond {
-				t.Errorf("intake %d after %v, want within [0.5s, 1.5s)", i, gap)
+func TestEngineHintIntake(t *testing.T) {
+	// Announcements from one neighbour every 10ms. Hints are taken about
+	// every AnnounceInterval/4 (250ms) while they teach, every twice as
+	// long after each intake that teaches nothing, up to 4
+	// AnnounceIntervals, and every 250ms again once they teach. Each gap
+	// is drawn from [d/2, 3d/2) around its interval d: the gaps vary and
+	// never lock onto a neighbour's announcements.
+	const tick = 10 * time.Millisecond
+	for _, tc := range []struct {
+		name    string
+		span    time.Duration
+		teaches func(intake int) bool
+		min     int // intakes at least
+	}{
+		{"teaching nothing", 100 * time.Second, func(int) bool { return false }, 25},
+		{"teaching always", 20 * time.Second, func(int) bool { return true }, 60},
+		{"teaching every 6th", 100 * time.Second, func(i int) bool { return i%6 == 5 }, 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctrl := gomock.NewController(t)
+			store := mocks.NewMockPeerStore(ctrl)
+			expectQueries(store, knowledge{})
+			store.EXPECT().ObserveDestinations(gomock.Any(), gomock.Any()).AnyTimes()
+			store.EXPECT().Expire(gomock.Any()).AnyTimes()
+			var took []time.Time
+			store.EXPECT().Observe(gomock.Any()).DoAndReturn(func(o core.Observation) bool {
+				if len(o.Groups) == 0 {
+					return false
+				}
+				took = append(took, o.Now)
+				return tc.teaches(len(took) - 1)
+			}).AnyTimes()
+			e := engineWith(t, core.EngineConfig{AnnounceInterval: time.Second}, store, sizer(t, ctrl, true), 1)
+			ann := core.Message{Kind: core.MsgAnnouncement, Announcement: core.Announcement{LastSeq: 1, Groups: []core.Group{grp(21, 22)}}}
+			for at := time.Duration(0); at < tc.span; at += tick {
+				e.Receive(t0.Add(at), nid(11), peerEpoch, core.ViaMulticast, &ann, nil)
+				e.Ready()
 			}
-			gaps[gap] = true
-		}
-	}
-	if len(took) < 40 || len(gaps) < 10 {
-		t.Errorf("%d intakes in 60s with %d distinct gaps; want about one a second, at varying gaps", len(took), len(gaps))
+			if len(took) < tc.min {
+				t.Fatalf("%d intakes in %v, want at least %d", len(took), tc.span, tc.min)
+			}
+			// want: the interval each gap is drawn around; got: the same
+			// when the gap is within [d/2, 3d/2), up to one tick late.
+			var want, got []time.Duration
+			d := 250 * time.Millisecond
+			gaps := map[time.Duration]bool{}
+			for i := 1; i < len(took); i++ {
+				if tc.teaches(i - 1) {
+					d = 250 * time.Millisecond
+				} else {
+					d = min(2*d, 4*time.Second)
+				}
+				gap := took[i].Sub(took[i-1])
+				gaps[gap] = true
+				want = append(want, d)
+				if gap >= d/2 && gap < d*3/2+tick {
+					got = append(got, d)
+				} else {
+					got = append(got, gap)
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("intervals (-want +got gaps out of their draw):\n%s", diff)
+			}
+			if len(gaps) < 10 {
+				t.Errorf("%d intakes with %d distinct gaps; want varying gaps", len(took), len(gaps))
+			}
+		})
 	}
 }
 

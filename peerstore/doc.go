@@ -69,8 +69,9 @@
 // and in label sets, by their int32 index in it; label sets live in a slab
 // of their own, their members as slices of indices; times are int64
 // nanoseconds since the store's epoch, the first time it is given, which
-// suits any clock and keeps comparing monotonic readings. An entry takes 48
-// bytes.
+// suits any clock and keeps comparing monotonic readings. An entry takes 32
+// bytes; first-hand reports, which only the nodes of the local domain send,
+// live in a slab of their own.
 //
 // An entry is found through an [Index], which numbers NetIDs densely and
 // keeps the NetID of each number: the store hashes a NetID once, in the

@@ -85,13 +85,18 @@ func (s *Store) check() error {
 	// Sets: members point back; keys are distinct among live sets; the
 	// listed sets are those outside the local domain.
 	reports := 0
+	reportsHeld := map[int32]bool{}
 	keys := map[core.NetID]string{s.self: "local domain"}
 	sets := map[int32]bool{}
 	for i := s.head; i != 0; i = s.entries[i].next {
 		e := &s.entries[i]
 		id := s.id(i)
-		if e.hasReport {
+		if e.report != 0 {
 			reports++
+			if int(e.report) >= len(s.reps) || reportsHeld[e.report] {
+				return fmt.Errorf("%s: report %d out of the slab or held twice", id, e.report)
+			}
+			reportsHeld[e.report] = true
 		}
 		g := e.set
 		if g == 0 {
@@ -161,6 +166,14 @@ func (s *Store) check() error {
 	}
 	if len(s.list) != len(sets) || len(sets)+len(s.freeSets) != len(s.sets)-2 {
 		return fmt.Errorf("%d sets in use, %d listed, %d free, in a slab of %d", len(sets), len(s.list), len(s.freeSets), len(s.sets)-2)
+	}
+	if len(s.reps) > 0 && reports+len(s.freeReps) != len(s.reps)-1 {
+		return fmt.Errorf("%d reports held and %d free in a slab of %d", reports, len(s.freeReps), len(s.reps)-1)
+	}
+	for _, r := range s.freeReps {
+		if reportsHeld[r] || s.reps[r] != (firstHand{}) {
+			return fmt.Errorf("free report %d held or not cleared", r)
+		}
 	}
 	if reports != s.reports || len(sets) != s.groups {
 		return fmt.Errorf("counted %d reports and %d sets, store says %d and %d", reports, len(sets), s.reports, s.groups)
@@ -336,11 +349,11 @@ func TestPrivateIndexCompacts(t *testing.T) {
 }
 
 // TestEntryLayout checks what the package documentation says of an entry:
-// 48 bytes, and no pointer for the garbage collector to follow.
+// 32 bytes, and no pointer for the garbage collector to follow.
 func TestEntryLayout(t *testing.T) {
 	typ := reflect.TypeFor[entry]()
-	if typ.Size() != 48 {
-		t.Errorf("an entry takes %d bytes, want 48", typ.Size())
+	if typ.Size() != 32 {
+		t.Errorf("an entry takes %d bytes, want 32", typ.Size())
 	}
 	for f := range typ.Fields() {
 		switch f.Type.Kind() {

@@ -82,6 +82,9 @@ type Store struct {
 	list     []int32              // those sets, for SampleGroups
 	next     int                  // the set SampleGroups starts from next
 
+	reps     []firstHand // the slab of first-hand reports; reps[0] unused
+	freeReps []int32     // reports of the slab not in use
+
 	reports          int
 	expired, evicted uint64
 
@@ -91,19 +94,27 @@ type Store struct {
 
 var _ core.PeerStore = (*Store)(nil)
 
-// entry is one known node, 48 bytes without a pointer. In prev, next and
-// set, 0 means none.
+// entry is one known node, 32 bytes without a pointer. In prev, next, set
+// and report, 0 means none.
 type entry struct {
-	last      int64  // when it was last heard of, in nanoseconds since the epoch
-	reportAt  int64  // when its first-hand report arrived, likewise
-	reportLag uint64 // the report's lag
-	num       uint32 // its NetID's number in the index
+	last int64  // when it was last heard of, in nanoseconds since the epoch
+	num  uint32 // its NetID's number in the index
 
 	prev, next int32 // neighbours in last-heard order; next also links the free entries
 
-	set       int32 // its label set, 0 when it is alone (its key is its NetID)
-	member    int32 // its index in the set's members
-	hasReport bool
+	set    int32 // its label set, 0 when it is alone (its key is its NetID)
+	member int32 // its index in the set's members
+
+	// report is its first-hand report, in Store.reps. Few nodes report
+	// (those of the local domain): the reports live apart, so that an
+	// entry takes two thirds of the room it would take with one.
+	report int32
+}
+
+// firstHand is a first-hand report.
+type firstHand struct {
+	at  int64  // when it arrived, in nanoseconds since the epoch
+	lag uint64 // how far it lagged the local multicast sequence then
 }
 
 // localSet is the index, in Store.sets, of the local domain.
@@ -187,13 +198,10 @@ func (s *Store) Observe(o core.Observation) bool {
 			if se.Seq < o.SelfSeq {
 				lag = uint64(o.SelfSeq - se.Seq)
 			}
-			f := &s.entries[from]
-			if !f.hasReport {
-				f.hasReport = true
-				s.reports++
-				f.reportAt, f.reportLag = now, lag
-			} else if now >= f.reportAt {
-				f.reportAt, f.reportLag = now, lag
+			if r := s.entries[from].report; r == 0 {
+				s.entries[from].report = s.newReport(firstHand{at: now, lag: lag})
+			} else if now >= s.reps[r].at {
+				s.reps[r] = firstHand{at: now, lag: lag}
 			}
 			continue
 		}
@@ -274,11 +282,11 @@ func (s *Store) Report(id core.NetID) (core.Report, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i := s.find(id)
-	if i == 0 || !s.entries[i].hasReport {
+	if i == 0 || s.entries[i].report == 0 {
 		return core.Report{}, false
 	}
-	e := &s.entries[i]
-	return core.Report{At: s.time(e.reportAt), Lag: e.reportLag}, true
+	r := s.reps[s.entries[i].report]
+	return core.Report{At: s.time(r.at), Lag: r.lag}, true
 }
 
 // Domain returns the key of id's label set: Config.Self for the local node
@@ -418,6 +426,23 @@ func (s *Store) touch(id core.NetID, now int64) int32 {
 	return i
 }
 
+// newReport keeps r in a free report of the slab, growing it when none is,
+// and returns its index.
+func (s *Store) newReport(r firstHand) int32 {
+	s.reports++
+	if n := len(s.freeReps); n > 0 {
+		i := s.freeReps[n-1]
+		s.freeReps = s.freeReps[:n-1]
+		s.reps[i] = r
+		return i
+	}
+	if s.reps == nil {
+		s.reps = make([]firstHand, 1, 16)
+	}
+	s.reps = append(s.reps, r)
+	return int32(len(s.reps) - 1)
+}
+
 // alloc returns a free entry of the slab, growing it when none is.
 func (s *Store) alloc() int32 {
 	s.live++
@@ -494,7 +519,9 @@ func (s *Store) remove(i int32) {
 	s.unlink(i)
 	s.leave(i)
 	e := &s.entries[i]
-	if e.hasReport {
+	if e.report != 0 {
+		s.reps[e.report] = firstHand{}
+		s.freeReps = append(s.freeReps, e.report)
 		s.reports--
 	}
 	s.slot[e.num] = 0
@@ -510,7 +537,7 @@ const minCompact = 64
 // compact renumbers a private index when more than half of its numbers name
 // no entry, so that churn does not grow it, or the slots, without bound.
 // It works in place: the index keeps the live entries' NetIDs, in the same
-// order, numbered from 0, and its map keeps the room it had, which churn
+// order, numbered from 0, and its table keeps the room it had, which churn
 // would fill again. It costs O(numbers), after at least half as many new
 // numbers or removals since the last time: O(1) amortised.
 func (s *Store) compact() {
@@ -527,15 +554,15 @@ func (s *Store) compact() {
 	for num, id := range x.ids {
 		i := s.slot[num]
 		if i == 0 {
-			delete(x.nums, id)
 			continue
 		}
 		// kept <= num: what the loop reads later is not yet overwritten.
-		x.ids[kept], x.nums[id] = id, uint32(kept)
+		x.ids[kept] = id
 		s.slot[kept], s.entries[i].num = i, uint32(kept)
 		kept++
 	}
 	x.ids, s.ids, s.slot = x.ids[:kept], x.ids[:kept], s.slot[:kept]
+	x.rehash(len(x.tab)) // the table keeps the room it had, which churn would fill again
 }
 
 // leave takes entry i out of its label set, if it has one.
@@ -703,13 +730,19 @@ func (s *Store) SampleGroups(max, members int) []core.Group {
 	if n <= 0 || members <= 0 {
 		return nil
 	}
+	total := 0
+	for j := range n {
+		total += min(members, len(s.sets[s.list[(s.next+j)%len(s.list)]].members))
+	}
 	out := make([]core.Group, 0, n)
+	all := make([]core.NetID, total) // one allocation for every group's nodes
 	for range n {
 		s.next %= len(s.list)
 		set := &s.sets[s.list[s.next]]
 		s.next++
 		k := min(members, len(set.members))
-		ids := make([]core.NetID, k)
+		ids := all[:k:k]
+		all = all[k:]
 		for i := range ids {
 			set.cursor %= len(set.members)
 			ids[i] = s.id(set.members[set.cursor])

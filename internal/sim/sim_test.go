@@ -1,7 +1,11 @@
 package sim
 
 import (
+	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/chatter-go/chatter/core"
 )
@@ -64,4 +68,72 @@ func TestWarmChatterIsEfficient(t *testing.T) {
 		t.Errorf("warm wire bytes %v, tcp-log %v", chatter.WireBytes, tcplog.WireBytes)
 	}
 	t.Logf("chatter %+v", chatter)
+}
+
+// TestLosslessRepairBufferUnread checks what repairBuffer relies on: with no
+// multicast loss (but crashed nodes and lost TCP frames) no node asks for
+// repair, and a run with the engine's default buffer gives the same results.
+func TestLosslessRepairBufferUnread(t *testing.T) {
+	p := Params{Nodes: 96, Subnets: 4, Broadcasts: 4, Warmup: 10, Crash: 0.1, TCPLoss: 0.05}
+	p, err := p.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Strategies {
+		w := newWorld(p, s, p.Seed)
+		w.warmUp()
+		w.measure("warm", func() {})
+		for _, n := range w.nodes {
+			if r := n.eng.Stats().RepairRequests; r != 0 {
+				t.Errorf("%s: node %s asked for repair %d times", s, n.id, r)
+			}
+		}
+	}
+	small, err := Run(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(old int) { losslessRepairBuffer = old }(losslessRepairBuffer)
+	losslessRepairBuffer = 0
+	full, err := Run(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(full, small); diff != "" {
+		t.Errorf("results (-default buffer +lossless buffer):\n%s", diff)
+	}
+}
+
+// TestSortedIDs checks sortedIDs against sorting through NetID.Compare.
+func TestSortedIDs(t *testing.T) {
+	v4 := func(a, b byte, port uint16) core.NetID { return core.NetIDFrom4([4]byte{198, 18, a, b}, port) }
+	v6, err := core.ParseNetID("[2001:db8::1]:29999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		ids  []core.NetID
+	}{
+		{"none", nil},
+		{"IPv4, repeated and out of order", []core.NetID{v4(1, 2, 29999), v4(0, 9, 29999), v4(1, 2, 29999), v4(1, 1, 30000), v4(1, 1, 29999), v4(255, 255, 1)}},
+		{"invalid ones dropped", []core.NetID{{}, v4(3, 3, 29999), {}, v4(0, 1, 29999)}},
+		{"IPv6 among them", []core.NetID{v4(1, 2, 29999), v6, v4(0, 1, 29999), v6, {}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want []core.NetID
+			for _, id := range tc.ids {
+				if id.IsValid() {
+					want = append(want, id)
+				}
+			}
+			slices.SortFunc(want, core.NetID.Compare)
+			want = slices.Compact(want)
+			var keys []uint64
+			got := sortedIDs(nil, tc.ids, &keys)
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("sortedIDs (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -1,0 +1,75 @@
+package peerstore
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/chatter-go/chatter/core"
+)
+
+// TestIndexNumbers checks the index's hash table on populations of a few
+// shapes: each NetID gets the next number when first asked about, keeps it
+// as the table grows, and a NetID never numbered is not found.
+func TestIndexNumbers(t *testing.T) {
+	v4 := func(i int) core.NetID {
+		return core.NetIDFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}, 29999)
+	}
+	v6 := func(i int) core.NetID {
+		a := [16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}
+		a[7] = byte(i >> 16)
+		id, err := core.NetIDFrom(netip.AddrFrom16(a), 29999)
+		if err != nil {
+			panic(err)
+		}
+		return id
+	}
+	port := func(i int) core.NetID { return core.NetIDFrom4([4]byte{10, 0, 0, 1}, uint16(1+i)) }
+	for _, tc := range []struct {
+		name string
+		id   func(i int) core.NetID
+		n    int
+	}{
+		{"IPv4, consecutive addresses", v4, 5000},
+		{"IPv6, consecutive addresses", v6, 5000},
+		{"one address, many ports", port, 5000},
+		{"both families", func(i int) core.NetID {
+			if i%2 == 0 {
+				return v4(i / 2)
+			}
+			return v6(i / 2)
+		}, 5000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var x Index
+			want := make([]uint32, tc.n)
+			got := make([]uint32, tc.n)
+			for i := range tc.n {
+				want[i] = uint32(i)
+				got[i] = x.number(tc.id(i))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("numbers given (-want +got):\n%s", diff)
+			}
+			for i := range tc.n {
+				num, ok := x.lookup(tc.id(i))
+				if !ok {
+					num = 1 << 31
+				}
+				got[i] = num
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("numbers found (-want +got):\n%s", diff)
+			}
+			for i := tc.n; i < tc.n+100; i++ {
+				if num, ok := x.lookup(tc.id(i)); ok {
+					t.Fatalf("lookup(%v) = %d for a NetID never numbered", tc.id(i), num)
+				}
+			}
+			if x.Len() != tc.n || 2*tc.n > len(x.tab) {
+				t.Errorf("%d NetIDs in a table of %d slots, want %d in at least %d", x.Len(), len(x.tab), tc.n, 2*tc.n)
+			}
+		})
+	}
+}
