@@ -84,7 +84,7 @@ type EngineConfig struct {
 	// announcements follow at doubling delays (T, 2T, 4T, ... after the
 	// first) while they come before the periodic one; a new data frame
 	// starts the series again, so a node that multicasts often sends none.
-	// Tail announcements carry no grouping hints. Default AnnounceInterval/16;
+	// Tail announcements carry no grouping hints. Default AnnounceInterval/32;
 	// negative for none.
 	TailAnnounce time.Duration
 	// SeenPerFrame bounds the seen list slice a frame carries. Default 64.
@@ -135,7 +135,7 @@ func (c EngineConfig) withDefaults() (EngineConfig, error) {
 	def(&c.ReportMaxAge, 10*time.Second)
 	def(&c.AnnounceInterval, time.Second)
 	if c.TailAnnounce == 0 {
-		c.TailAnnounce = c.AnnounceInterval / 16
+		c.TailAnnounce = c.AnnounceInterval / 32
 	}
 	def(&c.MessageTTL, 2*time.Minute)
 	defInt(&c.MaxFailover, 16)
