@@ -469,7 +469,8 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 	// appear twice. One bit per table entry, reused across decodes.
 	words := (n + 63) / 64
 	b.used = slices.Grow(b.used[:0], words)[:words]
-	clear(b.used)
+	used, ids := b.used, b.ids // in registers: the loop's stores could alias b's fields
+	clear(used)
 	for range count {
 		entry, ok := r.varint1()
 		if !ok {
@@ -477,31 +478,31 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 				return groups[:0]
 			}
 		}
-		if entry >= uint64(n) {
+		if entry >= uint64(len(ids)) { // len(ids) is n
 			r.failf(ErrTableRef, "group entry %d of %d", entry, n)
 			return groups[:0]
 		}
-		if w, bit := entry/64, uint64(1)<<(entry%64); b.used[w]&bit == 0 {
-			b.used[w] |= bit
+		if w, bit := entry/64, uint64(1)<<(entry%64); used[w]&bit == 0 {
+			used[w] |= bit
 		} else {
 			r.failf(ErrMalformed, "distribution list names %s twice", b.ids[entry])
 			return groups[:0]
 		}
 		var members []core.NetID
 		if s, ok := r.oneRun(n, n); ok { // the common case, without spans
-			if twice := mark(b.used, s); twice >= 0 {
-				r.failf(ErrMalformed, "distribution list names %s twice", b.ids[twice])
+			if twice := mark(used, s); twice >= 0 {
+				r.failf(ErrMalformed, "distribution list names %s twice", ids[twice])
 				return groups[:0]
 			}
-			members = b.ids[s.start:s.end:s.end]
+			members = ids[s.start:s.end:s.end]
 		} else {
 			b.spans, _ = r.spans("group members", n, n, b.spans)
 			if r.err != nil {
 				return groups[:0]
 			}
 			for _, s := range b.spans {
-				if twice := mark(b.used, s); twice >= 0 {
-					r.failf(ErrMalformed, "distribution list names %s twice", b.ids[twice])
+				if twice := mark(used, s); twice >= 0 {
+					r.failf(ErrMalformed, "distribution list names %s twice", ids[twice])
 					return groups[:0]
 				}
 			}
@@ -515,7 +516,7 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 			groups = append(groups, core.Group{})
 		}
 		g := &groups[len(groups)-1]
-		g.Entry = b.ids[entry]
+		g.Entry = ids[entry]
 		g.Members = members
 	}
 	return groups

@@ -567,12 +567,8 @@ func (r *reader) scanV4() (blocks []byte, nBlocks, nAddrs int) {
 			}
 			// Each delta is at least 1 and the last host at most 255:
 			// checked for the whole list at once, then located.
-			h, zero := uint(hosts[0]), false
-			for _, d := range hosts[1:] {
-				h += uint(d)
-				zero = zero || d == 0
-			}
-			if zero || h > 255 {
+			sum, zero := byteSum(hosts[1:])
+			if zero || uint(hosts[0])+sum > 255 {
 				r.failHostList(i, hosts)
 			}
 			nAddrs += len(hosts)
@@ -581,6 +577,46 @@ func (r *reader) scanV4() (blocks []byte, nBlocks, nAddrs int) {
 		}
 	}
 	return r.b[start:r.off], nBlocks, nAddrs
+}
+
+// byteSum returns the sum of the bytes of p and whether one of them is 0,
+// eight bytes at a time.
+func byteSum(p []byte) (sum uint, zero bool) {
+	if len(p) < 8 {
+		for _, c := range p {
+			sum += uint(c)
+			zero = zero || c == 0
+		}
+		return sum, zero
+	}
+	var zeros uint64
+	// The last eight bytes, shifted so that only those the words below do
+	// not cover remain; the shifted-in bytes count as non-zero.
+	shift := 8 * (8 - uint(len(p)%8)) % 64
+	last := binary.LittleEndian.Uint64(p[len(p)-8:])
+	if shift != 0 {
+		sum, zeros = wordSum(last>>shift, ^(^uint64(0) >> shift))
+	}
+	for ; len(p) >= 8; p = p[8:] {
+		s, z := wordSum(binary.LittleEndian.Uint64(p), 0)
+		sum, zeros = sum+s, zeros|z
+	}
+	return sum, zeros != 0
+}
+
+// wordSum returns the sum of the bytes of x, and a non-zero word when one
+// of the bytes of x|pad is 0. The bytes are added in pairs into four
+// 16-bit lanes (each at most 510), then the lanes into the top one (at
+// most 2040) by a multiplication.
+func wordSum(x, pad uint64) (sum uint, zeros uint64) {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+		evens = 0x00ff00ff00ff00ff
+	)
+	y := x | pad
+	pairs := x&evens + x>>8&evens
+	return uint(pairs * 0x0001000100010001 >> 48), (y - ones) &^ y & highs
 }
 
 // failHostList fails with the first bad delta of the host list of block i.
@@ -761,11 +797,9 @@ func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
 		}
 		hosts := p[:shape/2]
 		p = p[shape/2:]
-		span := 0 // the last host less the first
-		for _, d := range hosts[1:] {
-			span += int(d)
-		}
-		if span == len(hosts)-1 {
+		// The hosts are consecutive when the last less the first is one
+		// less than their number.
+		if span, _ := byteSum(hosts[1:]); span == uint(len(hosts)-1) {
 			b.addRun(base+uint32(hosts[0]), len(hosts))
 		} else {
 			b.addHosts(base, hosts)
