@@ -763,9 +763,8 @@ func (b *tableBuilder) addV4One(blocks []byte, nBlocks int) {
 	p := blocks
 	var prefix uint32
 	for range nBlocks {
-		delta, n := binary.Uvarint(p)
-		shape, m := binary.Uvarint(p[n:])
-		p = p[n+m:]
+		delta, shape, rest := blockHead(p)
+		p = rest
 		prefix += uint32(delta)
 		base := prefix << 8
 		if shape == shapeBitmap {
@@ -847,6 +846,15 @@ func (b *tableBuilder) addAddrs(addrs []uint32) {
 	}
 }
 
+// blockHead reads the head of an IPv4 block that was checked already: the
+// delta to its /24 prefix and its shape. It returns the block's body after
+// them.
+func blockHead(p []byte) (delta, shape uint64, body []byte) {
+	delta, n := binary.Uvarint(p)
+	shape, m := binary.Uvarint(p[n:])
+	return delta, shape, p[n+m:]
+}
+
 // addRun adds the IPv4 addresses a to a+n-1, one port each, a port run at a
 // time.
 func (b *tableBuilder) addRun(a uint32, n int) {
@@ -868,9 +876,8 @@ func (b *tableBuilder) addV4(blocks []byte, nBlocks int) {
 	p := blocks
 	var prefix uint32
 	for range nBlocks {
-		delta, n := binary.Uvarint(p)
-		shape, m := binary.Uvarint(p[n:])
-		p = p[n+m:]
+		delta, shape, rest := blockHead(p)
+		p = rest
 		prefix += uint32(delta)
 		base := prefix << 8
 		k := 0

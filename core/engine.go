@@ -936,12 +936,12 @@ func (e *Engine) Tick(now time.Time) {
 		if e.nextAnnounce.IsZero() || now.Sub(e.lastMcast) >= e.cfg.AnnounceInterval {
 			// Announcements are sent from the start: they are how nodes
 			// of one domain discover each other with no configuration.
-			e.announce()
+			e.announce(true)
 		}
 		e.nextAnnounce = now.Add(e.cfg.AnnounceInterval)
 	}
 	if !e.tailAt.IsZero() && !now.Before(e.tailAt) {
-		e.announceTail()
+		e.announce(false)
 		// The next one at double the delay, unless the periodic
 		// announcement comes first.
 		e.tailStep *= 2
@@ -973,12 +973,16 @@ const hintBackoff = 4
 // hintRetry is how many announcements fit before one more group is tried.
 const hintRetry = 8
 
-// announce multicasts an announcement, with as much of the seen list and of
-// the hints as fits one datagram.
-func (e *Engine) announce() {
-	m := Message{Kind: MsgAnnouncement, Announcement: Announcement{LastSeq: e.mcastSeq, Seen: e.seenSlice(),
-		Groups: e.peers.SampleGroups(e.hintGroups, e.cfg.HintMembers)}}
+// announce multicasts an announcement, with as much of the seen list and,
+// when hints is set, of the grouping hints as fits one datagram. Tail
+// announcements go without hints: they are sent so that a lost tail frame
+// is noticed soon.
+func (e *Engine) announce(hints bool) {
+	m := Message{Kind: MsgAnnouncement, Announcement: Announcement{LastSeq: e.mcastSeq, Seen: e.seenSlice()}}
 	a := &m.Announcement
+	if hints {
+		a.Groups = e.peers.SampleGroups(e.hintGroups, e.cfg.HintMembers)
+	}
 	dropped := false
 	for !e.sizer.MulticastFits(&m) {
 		switch {
@@ -997,27 +1001,13 @@ func (e *Engine) announce() {
 	// rotation: whole domains would never be announced. Now and then one
 	// more is tried, for what fits changes with the groups' sizes.
 	switch {
+	case !hints:
 	case dropped:
 		e.hintGroups, e.hintTries = max(len(a.Groups), 1), 0
 	case e.hintGroups < e.cfg.HintGroups:
 		if e.hintTries++; e.hintTries >= hintRetry {
 			e.hintGroups, e.hintTries = e.hintGroups+1, 0
 		}
-	}
-	e.stats.Announcements++
-	e.out = append(e.out, Action{Type: ActionMulticast, Message: m})
-}
-
-// announceTail multicasts an announcement of this node's last multicast
-// sequence, with as much of the seen list as fits and no hints: it is sent
-// so that a lost tail frame is noticed soon.
-func (e *Engine) announceTail() {
-	m := Message{Kind: MsgAnnouncement, Announcement: Announcement{LastSeq: e.mcastSeq, Seen: e.seenSlice()}}
-	for !e.sizer.MulticastFits(&m) {
-		if len(m.Announcement.Seen) == 0 {
-			return
-		}
-		m.Announcement.Seen = m.Announcement.Seen[:len(m.Announcement.Seen)/2]
 	}
 	e.stats.Announcements++
 	e.out = append(e.out, Action{Type: ActionMulticast, Message: m})

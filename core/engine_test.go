@@ -55,6 +55,7 @@ type knowledge struct {
 	reports map[core.NetID]core.Report
 	domains map[core.NetID]core.NetID
 	peers   []core.NetID
+	samples []core.Group // what SampleGroups returns
 }
 
 // fresh is a first-hand report that arrived a second before t0, not lagging.
@@ -73,6 +74,13 @@ func warm() knowledge {
 // expectQueries makes store answer Report, Domain and Peers from k, as
 // often as asked.
 func expectQueries(store *mocks.MockPeerStore, k knowledge) {
+	expectLookups(store, k)
+	store.EXPECT().SampleGroups(gomock.Any(), gomock.Any()).Return(k.samples).AnyTimes()
+}
+
+// expectLookups answers the store's per-node questions from k, leaving
+// SampleGroups to the test.
+func expectLookups(store *mocks.MockPeerStore, k knowledge) {
 	store.EXPECT().Report(gomock.Any()).DoAndReturn(func(id core.NetID) (core.Report, bool) {
 		r, ok := k.reports[id]
 		return r, ok
@@ -82,7 +90,6 @@ func expectQueries(store *mocks.MockPeerStore, k knowledge) {
 		return d, ok
 	}).AnyTimes()
 	store.EXPECT().Peers(gomock.Any()).DoAndReturn(func(time.Time) []core.NetID { return slices.Clone(k.peers) }).AnyTimes()
-	store.EXPECT().SampleGroups(gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
 }
 
 // allowLearning lets the engine feed store observations freely.
@@ -570,8 +577,7 @@ func TestEngineOthers(t *testing.T) {
 	store := mocks.NewMockPeerStore(ctrl)
 	allowLearning(store)
 	k := warm()
-	store.EXPECT().Report(gomock.Any()).DoAndReturn(func(id core.NetID) (core.Report, bool) { r, ok := k.reports[id]; return r, ok }).AnyTimes()
-	store.EXPECT().Domain(gomock.Any()).DoAndReturn(func(id core.NetID) (core.NetID, bool) { d, ok := k.domains[id]; return d, ok }).AnyTimes()
+	expectLookups(store, k)
 	samples := [][]core.Group{{grp(21), grp(31), grp(41), grp(51)}, {grp(22), grp(32)}}
 	next := 0
 	store.EXPECT().SampleGroups(core.MaxOthers, 1).DoAndReturn(func(int, int) []core.Group {
@@ -980,11 +986,8 @@ func TestEngineTailAnnouncements(t *testing.T) {
 	ctrl := gomock.NewController(t)
 	store := mocks.NewMockPeerStore(ctrl)
 	allowLearning(store)
-	store.EXPECT().Report(gomock.Any()).Return(core.Report{}, false).AnyTimes()
-	store.EXPECT().Domain(gomock.Any()).Return(core.NetID{}, false).AnyTimes()
-	store.EXPECT().Peers(gomock.Any()).Return(nil).AnyTimes()
 	hints := []core.Group{grp(21, 22)}
-	store.EXPECT().SampleGroups(gomock.Any(), gomock.Any()).Return(hints).AnyTimes()
+	expectQueries(store, knowledge{samples: hints})
 	e := engineWith(t, core.EngineConfig{AnnounceInterval: time.Second, TailAnnounce: 100 * time.Millisecond}, store, sizer(t, ctrl, true), 1)
 	periodic := func(last core.MulticastSeq) core.Action {
 		a := announceAction(last)
@@ -1041,9 +1044,7 @@ func TestEngineAnnouncementHintsAskForWhatFits(t *testing.T) {
 	ctrl := gomock.NewController(t)
 	store := mocks.NewMockPeerStore(ctrl)
 	allowLearning(store)
-	store.EXPECT().Report(gomock.Any()).Return(core.Report{}, false).AnyTimes()
-	store.EXPECT().Domain(gomock.Any()).Return(core.NetID{}, false).AnyTimes()
-	store.EXPECT().Peers(gomock.Any()).Return(nil).AnyTimes()
+	expectLookups(store, knowledge{})
 	var asked []int
 	store.EXPECT().SampleGroups(gomock.Any(), 64).DoAndReturn(func(max, members int) []core.Group {
 		asked = append(asked, max)

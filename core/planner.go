@@ -73,19 +73,18 @@ func PlaceLone(groups []Group) {
 		}
 		return cmp.Or(cmp.Compare(hop[b], hop[a]), cmp.Compare(b, a))
 	})
-	placed := make([]Group, len(groups))
-	taken := make([]bool, len(groups))
-	next := 0 // the next lone group
+	placed := make([]Group, len(groups)) // a slot is free while its entry is zero
+	next := 0                            // the next lone group
 	for _, i := range slots[:lone] {
 		for len(groups[next].Members) > 0 {
 			next++
 		}
-		placed[i], taken[i] = groups[next], true
+		placed[i] = groups[next]
 		next++
 	}
 	next = 0 // the next group with members
 	for i := range placed {
-		if taken[i] {
+		if placed[i].Entry.IsValid() {
 			continue
 		}
 		for len(groups[next].Members) == 0 {

@@ -89,12 +89,7 @@ func TestNetIDTableFromSortedRandom(t *testing.T) {
 		if (err == nil) != want {
 			t.Fatalf("NetIDTableFromSorted(%v): %v, want ok %v", ids, err, want)
 		}
-		if err != nil && !errors.Is(err, core.ErrTableOrder) {
-			t.Fatalf("error %v does not match ErrTableOrder", err)
-		}
-		if err == nil && !slices.Equal(tbl.IDs(), ids) {
-			t.Fatalf("table %v, want %v", tbl.IDs(), ids)
-		}
+		checkBuilt(t, tbl, err, ids)
 	}
 }
 
@@ -185,12 +180,7 @@ func TestNetIDTableBuilder(t *testing.T) {
 		if (err == nil) != (wantErr == nil) {
 			t.Fatalf("builder of %v: %v; NetIDTableFromSorted: %v", ids, err, wantErr)
 		}
-		if err != nil && !errors.Is(err, core.ErrTableOrder) {
-			t.Fatalf("error %v does not match ErrTableOrder", err)
-		}
-		if err == nil && !slices.Equal(tbl.IDs(), ids) {
-			t.Fatalf("table %v, want %v", tbl.IDs(), ids)
-		}
+		checkBuilt(t, tbl, err, ids)
 	}
 }
 
@@ -255,5 +245,17 @@ func TestNetIDTableBuilderRun4(t *testing.T) {
 		if err != nil || !slices.Equal(tbl.IDs(), want) {
 			t.Errorf("%s: %v, %v; want %v", tc.name, tbl.IDs(), err, want)
 		}
+	}
+}
+
+// checkBuilt checks a table built from ids: refused with ErrTableOrder, or
+// holding exactly ids.
+func checkBuilt(t *testing.T, tbl core.NetIDTable, err error, ids []core.NetID) {
+	t.Helper()
+	if err != nil && !errors.Is(err, core.ErrTableOrder) {
+		t.Fatalf("error %v does not match ErrTableOrder", err)
+	}
+	if err == nil && !slices.Equal(tbl.IDs(), ids) {
+		t.Fatalf("table %v, want %v", tbl.IDs(), ids)
 	}
 }

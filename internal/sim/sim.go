@@ -49,6 +49,16 @@ type Params struct {
 	// 80 bytes an entry) and the default is 5·10⁷/N, at least 256: the
 	// nodes then plan with partial knowledge.
 	MaxPeers int
+	// RepairBuffer is each node's repair buffer, in frames. Default: the
+	// engine's (1024) with multicast loss, 16 without. A node asks for
+	// repair only when it sees a gap in a sender's multicast sequence, and
+	// without multicast loss every live node receives every multicast of
+	// its domain, in order (a crashed node stays down): no node ever asks,
+	// and the buffer is never read (TestLosslessRepairBufferUnread checks
+	// both). The engine's default holds 1024 frames of 176 bytes with
+	// pointers: 1.8 GB per world at 10000 nodes, which the garbage
+	// collector scans on every cycle.
+	RepairBuffer int
 	// Parallel is how many worlds (a strategy in one phase) are simulated
 	// at once; default GOMAXPROCS. Each holds every node's state, so
 	// memory grows with it.
@@ -71,6 +81,9 @@ func (p Params) withDefaults() (Params, error) {
 	p.Warmup = cmp.Or(p.Warmup, 40)
 	p.Seed = cmp.Or(p.Seed, 1)
 	p.AckTimeout = cmp.Or(p.AckTimeout, 50*p.Latency)
+	if p.RepairBuffer == 0 && p.McastLoss == 0 {
+		p.RepairBuffer = 16
+	}
 	if p.Parallel <= 0 {
 		p.Parallel = runtime.GOMAXPROCS(0)
 	}
@@ -288,7 +301,7 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 			// give push gossip the whole membership, at no cost.
 			peers = membership{n.store, w}
 		}
-		cfg := core.EngineConfig{Self: id, Epoch: epoch, Strategy: s, AckTimeout: p.AckTimeout, RepairBuffer: repairBuffer(p)}
+		cfg := core.EngineConfig{Self: id, Epoch: epoch, Strategy: s, AckTimeout: p.AckTimeout, RepairBuffer: p.RepairBuffer}
 		if n.eng, err = core.NewEngine(cfg, peers, rand.New(rand.NewPCG(seed, uint64(i))), sizer{w, n}); err != nil {
 			panic(err)
 		}
@@ -302,25 +315,6 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 		w.net.After(n.timerAt.Sub(start), func() { w.tick(n) })
 	}
 	return w
-}
-
-// losslessRepairBuffer is each node's repair buffer when no multicast is
-// lost: see repairBuffer. (A variable, so a test can set the default, 0.)
-var losslessRepairBuffer = 16
-
-// repairBuffer returns the RepairBuffer of p's nodes: the engine's default,
-// unless no multicast can be lost. A node asks for repair only when it
-// sees a gap in a sender's multicast sequence, and without multicast loss
-// every live node receives every multicast of its domain, in order (a
-// crashed node stays down): no node ever asks, and the buffer is never
-// read (TestLosslessRepairBufferUnread checks both). The default buffer
-// holds 1024 frames of 176 bytes with pointers: 1.8 GB per world at 10000
-// nodes, which the garbage collector scans on every cycle.
-func repairBuffer(p Params) int {
-	if p.McastLoss > 0 {
-		return 0 // the default
-	}
-	return losslessRepairBuffer
 }
 
 // membership is a peer store whose Peers is every node of the world.

@@ -93,8 +93,7 @@ func TestLosslessRepairBufferUnread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(old int) { losslessRepairBuffer = old }(losslessRepairBuffer)
-	losslessRepairBuffer = 0
+	p.RepairBuffer = 1024 // the engine's default
 	full, err := Run(p)
 	if err != nil {
 		t.Fatal(err)
