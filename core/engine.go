@@ -187,6 +187,7 @@ type Action struct {
 
 // heard is what a node knows of another node's multicast stream.
 type heard struct {
+	id      NetID
 	epoch   Epoch
 	highest MulticastSeq
 }
@@ -253,8 +254,11 @@ type Engine struct {
 	tailStep     time.Duration // the delay that led to tailAt
 	nextPrune    time.Time
 
-	heard      map[NetID]*heard
-	heardIDs   []NetID // sorted keys of heard, for the rotating seen slice
+	// heard holds every node whose multicast this node receives, sorted
+	// by NetID: the seen slices rotate through it in place. heardAt finds
+	// a node's position in it.
+	heard      []heard
+	heardAt    map[NetID]int32
 	seenCursor int
 	others     []NetID // the last others sample
 
@@ -297,7 +301,7 @@ func NewEngine(cfg EngineConfig, peers PeerStore, rnd Rand, sizer Sizer) (*Engin
 		rnd:        rnd,
 		sizer:      sizer,
 		nextNumber: MessageNumber(cfg.Epoch.StartMicros),
-		heard:      make(map[NetID]*heard),
+		heardAt:    make(map[NetID]int32),
 		messages:   make(map[BroadcastID]time.Time),
 		noMcast:    make(map[BroadcastID]bool),
 		repair:     make([]repairSlot, cfg.RepairBuffer),
@@ -514,7 +518,7 @@ func (e *Engine) inOwnDomain(id NetID) bool {
 	if e.cfg.NoMulticast {
 		return false
 	}
-	if _, ok := e.heard[id]; ok {
+	if _, ok := e.heardAt[id]; ok {
 		return true
 	}
 	_, ok := e.peers.Report(id)
@@ -828,14 +832,13 @@ func (e *Engine) heardSeq(from NetID, epoch Epoch, seq MulticastSeq, announce bo
 	if e.cfg.NoMulticast || seq == 0 && !announce {
 		return // sequences start at 1: a data frame with 0 is not news
 	}
-	h, ok := e.heard[from]
-	if !ok || h.epoch != epoch {
-		if !ok {
-			h = &heard{}
-			e.heard[from] = h
-			i, _ := slices.BinarySearchFunc(e.heardIDs, from, NetID.Compare)
-			e.heardIDs = slices.Insert(e.heardIDs, i, from)
-		}
+	i, ok := e.heardAt[from]
+	if !ok {
+		e.hear(from, epoch, seq)
+		return
+	}
+	h := &e.heard[i]
+	if h.epoch != epoch {
 		h.epoch, h.highest = epoch, seq
 		return
 	}
@@ -857,6 +860,21 @@ func (e *Engine) heardSeq(from NetID, epoch Epoch, seq MulticastSeq, announce bo
 	e.stats.RepairRequests++
 	e.out = append(e.out, Action{Type: ActionSend, To: from, Meta: meta, Message: Message{Kind: MsgRepairRequest,
 		Repair: RepairRequest{Epoch: epoch, Ranges: []SeqRange{{First: first, Last: last}}}}})
+}
+
+// hear records a node heard for the first time, in NetID order: the
+// positions of the nodes after it move on by one. New nodes are rare (a
+// domain's worth), and the seen slices then walk an array instead of looking
+// every node up.
+func (e *Engine) hear(id NetID, epoch Epoch, seq MulticastSeq) {
+	i, _ := slices.BinarySearchFunc(e.heard, id, func(h heard, id NetID) int { return h.id.Compare(id) })
+	e.heard = slices.Insert(e.heard, i, heard{id: id, epoch: epoch, highest: seq})
+	for j := i; j < len(e.heard); j++ {
+		e.heardAt[e.heard[j].id] = int32(j)
+	}
+	if i < e.seenCursor {
+		e.seenCursor++ // the rotation goes on from the node it was at
+	}
 }
 
 // answerRepair sends again the multicast frames a node asked for, from the
@@ -887,16 +905,16 @@ func (e *Engine) answerRepair(from NetID, rq *RepairRequest, meta any) {
 
 // seenSlice returns the next slice of this node's seen list, rotating.
 func (e *Engine) seenSlice() []SeenEntry {
-	n := min(len(e.heardIDs), e.cfg.SeenPerFrame)
+	n := min(len(e.heard), e.cfg.SeenPerFrame)
 	if n == 0 {
 		return nil
 	}
 	out := make([]SeenEntry, 0, n)
 	for range n {
-		e.seenCursor %= len(e.heardIDs)
-		id := e.heardIDs[e.seenCursor]
+		e.seenCursor %= len(e.heard)
+		h := &e.heard[e.seenCursor]
 		e.seenCursor++
-		out = append(out, SeenEntry{Node: id, Seq: e.heard[id].highest})
+		out = append(out, SeenEntry{Node: h.id, Seq: h.highest})
 	}
 	return out
 }
@@ -936,7 +954,7 @@ func (e *Engine) Tick(now time.Time) {
 		if e.nextAnnounce.IsZero() || now.Sub(e.lastMcast) >= e.cfg.AnnounceInterval {
 			// Announcements are sent from the start: they are how nodes
 			// of one domain discover each other with no configuration.
-			e.announce(true)
+			e.announce(e.shareHints())
 		}
 		e.nextAnnounce = now.Add(e.cfg.AnnounceInterval)
 	}
@@ -969,6 +987,22 @@ const hintSteps = 4
 
 // hintBackoff bounds, in AnnounceIntervals, the time between hint intakes.
 const hintBackoff = 4
+
+// hintAnnouncers is about how many of one domain's periodic announcements
+// carry grouping hints each AnnounceInterval, whatever the domain's size.
+const hintAnnouncers = 8
+
+// shareHints decides whether the next periodic announcement carries grouping
+// hints. All the nodes of a domain announce to the same receivers, who take
+// hints a few times an interval at most (hintSteps): from a node that hears n
+// others, hints go out with probability hintAnnouncers/n, so a domain sends
+// about hintAnnouncers hint-bearing announcements an interval, enough to
+// feed every intake, and a large domain does not pay for hints that nobody
+// takes. A node that hears few others always adds them.
+func (e *Engine) shareHints() bool {
+	n := len(e.heard)
+	return n <= hintAnnouncers || e.rnd.IntN(n) < hintAnnouncers
+}
 
 // hintRetry is how many announcements fit before one more group is tried.
 const hintRetry = 8

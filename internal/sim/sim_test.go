@@ -136,3 +136,24 @@ func TestSortedIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestLaunchOrder checks that Run starts every world once, the warm worlds
+// of the strategies that multicast first.
+func TestLaunchOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		strategies []core.Strategy
+		want       []int
+	}{
+		{"all", []core.Strategy{core.StrategyUnicast, core.StrategyTCPLog, core.StrategyGossip, core.StrategyClassic, core.StrategyChatter},
+			[]int{7, 9, 6, 8, 1, 3, 5, 0, 2, 4}},
+		{"chatter", []core.Strategy{core.StrategyChatter}, []int{1, 0}},
+		{"tcp only", []core.Strategy{core.StrategyTCPLog, core.StrategyUnicast}, []int{1, 3, 0, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, launchOrder(tc.strategies)); diff != "" {
+				t.Errorf("launchOrder (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
