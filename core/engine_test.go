@@ -1060,7 +1060,7 @@ func TestEngineHintShare(t *testing.T) {
 			e := engineWith(t, core.EngineConfig{AnnounceInterval: time.Second, TailAnnounce: -1}, store, sizer(t, ctrl, true), 7)
 			ann := core.Message{Kind: core.MsgAnnouncement}
 			for i := range tc.heard {
-				e.Receive(t0, otherNode(i), peerEpoch, core.ViaMulticast, &ann, nil)
+				e.Receive(t0, nid(1000+i), peerEpoch, core.ViaMulticast, &ann, nil)
 			}
 			e.Ready()
 			hinted := 0
@@ -1078,9 +1078,6 @@ func TestEngineHintShare(t *testing.T) {
 		})
 	}
 }
-
-// otherNode returns the NetID of the i-th node of a large domain.
-func otherNode(i int) core.NetID { return core.NetIDFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}, 7000) }
 
 func TestEngineAnnouncementHintsAskForWhatFits(t *testing.T) {
 	// The store offers as many groups as asked for; a datagram holds 5.
