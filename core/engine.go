@@ -192,6 +192,21 @@ type heard struct {
 	highest MulticastSeq
 }
 
+// message is what a node remembers of a message identity.
+type message struct {
+	at      int64 // when it was last seen, in Unix nanoseconds
+	noMcast bool  // this node multicast it or received it by multicast: it must not multicast it
+}
+
+// remember records that the message id was seen at now; noMcast forbids
+// multicasting it from now on.
+func (e *Engine) remember(id BroadcastID, now time.Time, noMcast bool) {
+	m := e.messages[id]
+	m.at = now.UnixNano()
+	m.noMcast = m.noMcast || noMcast
+	e.messages[id] = m
+}
+
 // pending is a TCP gossip awaiting its acknowledgement.
 type pending struct {
 	to       NetID
@@ -262,8 +277,12 @@ type Engine struct {
 	seenCursor int
 	others     []NetID // the last others sample
 
-	messages map[BroadcastID]time.Time // multicast (or received by multicast), or seen by gossip
-	noMcast  map[BroadcastID]bool      // value true: must not be multicast by this node
+	// messages are the message identities this node remembers: those it
+	// multicast or received by multicast, which it must not multicast
+	// (again), and those StrategyGossip forwarded. One map of pointer-free
+	// values: it is written for every multicast frame received, and the
+	// garbage collector need not scan it.
+	messages map[BroadcastID]message
 
 	repair []repairSlot // ring, index seq % len
 
@@ -302,8 +321,7 @@ func NewEngine(cfg EngineConfig, peers PeerStore, rnd Rand, sizer Sizer) (*Engin
 		sizer:      sizer,
 		nextNumber: MessageNumber(cfg.Epoch.StartMicros),
 		heardAt:    make(map[NetID]int32),
-		messages:   make(map[BroadcastID]time.Time),
-		noMcast:    make(map[BroadcastID]bool),
+		messages:   make(map[BroadcastID]message),
 		repair:     make([]repairSlot, cfg.RepairBuffer),
 		pending:    make(map[pendingKey]*pending),
 		acks:       make(map[NetID][]BroadcastID),
@@ -412,7 +430,7 @@ func (e *Engine) chatter(now time.Time, g Gossip, dests []NetID, groups []Group,
 	// relay only into a group it enters that has members, and never a
 	// message it multicast already or received by multicast. The frame is
 	// built and sized once: it also says whether multicast works at all.
-	send := (origin || len(own) > 0) && !e.noMcast[g.ID]
+	send := (origin || len(own) > 0) && !e.messages[g.ID].noMcast
 	mg, fits := Gossip{}, false
 	if !e.cfg.NoMulticast {
 		mg, fits = e.multicastFrame(now, g, send)
@@ -554,7 +572,7 @@ func (e *Engine) multicastFrame(now time.Time, g Gossip, advance bool) (Gossip, 
 // multicast multicasts g once, if this node may and it fits; it reports
 // whether it did.
 func (e *Engine) multicast(now time.Time, g Gossip, want bool, meta any) bool {
-	if !want || e.cfg.NoMulticast || e.noMcast[g.ID] {
+	if !want || e.cfg.NoMulticast || e.messages[g.ID].noMcast {
 		return false
 	}
 	mg, fits := e.multicastFrame(now, g, true)
@@ -574,8 +592,7 @@ func (e *Engine) emitMulticast(now time.Time, mg Gossip, meta any) {
 		e.tailStep = e.cfg.TailAnnounce
 		e.tailAt = now.Add(e.tailStep)
 	}
-	e.noMcast[mg.ID] = true
-	e.messages[mg.ID] = now
+	e.remember(mg.ID, now, true)
 	e.repair[int(uint64(mg.MulticastSeq)%uint64(len(e.repair)))] = repairSlot{seq: mg.MulticastSeq, gossip: mg}
 	e.stats.Multicasts++
 	e.out = append(e.out, Action{Type: ActionMulticast, Message: Message{Kind: MsgMulticastGossip, Gossip: mg}, Meta: meta})
@@ -654,7 +671,7 @@ func (e *Engine) Unreachable(now time.Time, to NetID) {
 
 // gossipForward is StrategyGossip: forward to Fanout random peers, once.
 func (e *Engine) gossipForward(now time.Time, g Gossip, dests []NetID, meta any) {
-	e.messages[g.ID] = now
+	e.remember(g.ID, now, false)
 	pool := dests
 	if len(pool) == 0 {
 		pool = e.peers.Peers(now)
@@ -757,15 +774,14 @@ func (e *Engine) receiveGossip(now time.Time, from NetID, epoch Epoch, via Via, 
 	case MsgMulticastGossip:
 		e.heardSeq(from, epoch, g.MulticastSeq, false, meta)
 		// A message received by multicast is never multicast again here.
-		e.noMcast[g.ID] = true
-		e.messages[g.ID] = now
+		e.remember(g.ID, now, true)
 	case MsgGossip:
 		e.ack(from, g.ID)
 		if e.cfg.Strategy == StrategyGossip {
 			if _, seen := e.messages[g.ID]; seen {
 				break // forwarded already
 			}
-			e.messages[g.ID] = now
+			e.remember(g.ID, now, false)
 		}
 		if len(e.relays) >= e.cfg.MaxPendingRelays {
 			break // deliver, but do not hold more relays
@@ -969,10 +985,10 @@ func (e *Engine) Tick(now time.Time) {
 		}
 	}
 	if !now.Before(e.nextPrune) {
-		for id, at := range e.messages {
-			if now.Sub(at) > e.cfg.MessageTTL {
+		cutoff := now.UnixNano() - int64(e.cfg.MessageTTL)
+		for id, m := range e.messages {
+			if m.at < cutoff {
 				delete(e.messages, id)
-				delete(e.noMcast, id)
 			}
 		}
 		e.peers.Expire(now)
