@@ -281,7 +281,7 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 	w := &world{
 		p:        p,
 		strategy: s,
-		net:      memnet.New(memnet.Config{Seed: seed, Latency: p.Latency, Bandwidth: p.Bandwidth, McastLoss: p.McastLoss, UnicastLoss: p.TCPLoss}),
+		net:      memnet.New(memnet.Config{Seed: seed, Latency: p.Latency, Bandwidth: p.Bandwidth, McastLoss: p.McastLoss, UnicastLoss: p.TCPLoss, SharedFrames: true}),
 		rnd:      rand.New(rand.NewPCG(seed, 0x5eed)),
 		byID:     make(map[core.NetID]*node, p.Nodes),
 		ids:      make(map[core.BroadcastID]int),

@@ -39,6 +39,21 @@
 // ([Network.Stats]) and per host ([Host.Stats]) rather than as a map of every
 // host.
 //
+// The queue is a 4-ary heap of small (time, sequence) entries whose events
+// sit in a slab of reused slots. A multicast whose receivers all have the
+// same arrival time (no [Network.SetLinkLatency] override from its sender
+// to a receiver with another latency) is queued as one event, which
+// delivers to one receiver per Step, in subnet member order, checking each
+// receiver when its turn comes: it runs exactly as one event per receiver
+// would, deliveries, drops, traces and Pending counts alike, including
+// when a handler crashes or restarts a later receiver, sends or steps the
+// network itself. Losses are still drawn per receiver when the datagram is
+// sent. Each delivery gets a private copy of the frame, unless
+// [Config.SharedFrames] is set: then the receivers of a frame share the
+// network's copy, read-only, which saves a copy and an allocation per
+// receiver for a simulator that neither keeps nor modifies frames (the
+// simulator reads [Delivery.Meta], never [Delivery.Frame]).
+//
 // # Concurrent mode
 //
 // A [Live] network is safe for concurrent use and runs on the wall clock.

@@ -32,6 +32,15 @@ type Config struct {
 	UnicastLoss float64
 	// Start is virtual time zero; default 2026-01-01T00:00:00Z.
 	Start time.Time
+	// SharedFrames makes the deliveries of a frame share the network's
+	// copy of it, read-only, rather than each getting a private copy
+	// (Delivery.Frame). It is for simulators that neither keep nor modify
+	// the frames delivered to them (the simulator reads Delivery.Meta),
+	// and saves a copy and an allocation per receiver of a multicast.
+	// With it, a handler must not modify Delivery.Frame: the other
+	// receivers of the frame see the same bytes. The network still copies
+	// a frame when it is sent, so a sender may reuse its buffer at once.
+	SharedFrames bool
 }
 
 // Validate reports whether c is usable: no negative latency or bandwidth,
@@ -73,6 +82,9 @@ type Network struct {
 	rng   *rand.Rand
 
 	events    eventQueue
+	fanExtra  int       // deliveries a queued fanout has yet to make, beyond one each
+	fanFree   []*fanout // served fanouts, for reuse
+	noFanout  bool      // tests: one event per receiver of every multicast
 	hosts     map[core.NetID]*Host
 	subnets   []subnet
 	subnetIdx map[string]uint32
@@ -127,7 +139,9 @@ type Delivery struct {
 	// Via is core.ViaTCP for a unicast frame, core.ViaMulticast for a
 	// multicast datagram.
 	Via core.Via
-	// Frame is a private copy of the frame: the handler owns it.
+	// Frame is a private copy of the frame, which the handler owns; or,
+	// with Config.SharedFrames, the network's copy, shared with the
+	// frame's other receivers, which the handler must not modify.
 	Frame []byte
 	// Meta is the value passed with the send, never on the wire: the
 	// simulator tracks hops with it.
@@ -227,8 +241,7 @@ func (h *Host) Send(to core.NetID, frame []byte, meta any) {
 		n.emit(TraceLost, core.ViaTCP, h.id, to, "", len(frame), ReasonLoss, meta)
 		return
 	}
-	n.schedule(event{
-		at:   depart + n.latency(h, t),
+	n.schedule(depart+n.latency(h, t), event{
 		from: h, to: t,
 		buf:  &frameBuf{b: clone(frame), refs: 1},
 		meta: meta,
@@ -239,7 +252,10 @@ func (h *Host) Send(to core.NetID, frame []byte, meta any) {
 
 // Multicast sends frame as one datagram to every other up host of the
 // sender's subnet, each losing it with probability Config.McastLoss. It
-// copies frame. A crashed sender's datagram is dropped and counted.
+// copies frame. A crashed sender's datagram is dropped and counted. When
+// the receivers spared by the loss draw all have the same arrival time, the
+// datagram is queued as one event that serves them in turn (see the
+// package doc); otherwise as one event per receiver.
 func (h *Host) Multicast(frame []byte, meta any) {
 	n := h.n
 	if !h.up {
@@ -252,7 +268,11 @@ func (h *Host) Multicast(frame []byte, meta any) {
 	n.stats.Multicast.Bytes += uint64(len(frame))
 	sub := &n.subnets[h.subnet]
 	n.emit(TraceMulticast, core.ViaMulticast, h.id, core.NetID{}, sub.name, len(frame), ReasonNone, meta)
-	var buf *frameBuf
+	// Draw the losses, in member order, and gather the receivers they
+	// spare; note whether all of those have one arrival time.
+	f := n.newFanout()
+	var at int64
+	same := !n.noFanout
 	for _, m := range sub.members {
 		if m == h || !m.up {
 			continue
@@ -262,19 +282,56 @@ func (h *Host) Multicast(frame []byte, meta any) {
 			n.emit(TraceLost, core.ViaMulticast, h.id, m.id, "", len(frame), ReasonLoss, meta)
 			continue
 		}
-		if buf == nil {
-			buf = &frameBuf{b: clone(frame)}
+		a := depart + n.latency(h, m)
+		if len(f.rcv) == 0 {
+			at = a
+		} else if a != at {
+			same = false
 		}
-		buf.refs++
-		n.schedule(event{
-			at:   depart + n.latency(h, m),
-			from: h, to: m,
-			buf:  buf,
-			meta: meta,
-			inc:  m.inc,
-			via:  core.ViaMulticast,
-		})
+		f.rcv = append(f.rcv, receiver{h: m, inc: m.inc})
 	}
+	switch {
+	case len(f.rcv) == 0:
+		n.fanFree = append(n.fanFree, f)
+	case same:
+		// One event for every receiver. It takes the one sequence
+		// number the first receiver's event would have had, and the
+		// others' would have followed it: nothing else is scheduled
+		// between them, so the deliveries run as they would have.
+		f.from, f.b, f.meta = h, clone(frame), meta
+		n.fanExtra += len(f.rcv) - 1
+		n.schedule(at, event{fan: f})
+	default:
+		// One event per receiver, as their arrival times differ.
+		buf := &frameBuf{b: clone(frame), refs: len(f.rcv)}
+		for _, r := range f.rcv {
+			n.schedule(depart+n.latency(h, r.h), event{
+				from: h, to: r.h,
+				buf:  buf,
+				meta: meta,
+				inc:  r.inc,
+				via:  core.ViaMulticast,
+			})
+		}
+		n.recycle(f)
+	}
+}
+
+// newFanout returns an empty fanout, reusing a served one if it can.
+func (n *Network) newFanout() *fanout {
+	if k := len(n.fanFree); k > 0 {
+		f := n.fanFree[k-1]
+		n.fanFree = n.fanFree[:k-1]
+		return f
+	}
+	return &fanout{}
+}
+
+// recycle clears f and keeps it for reuse.
+func (n *Network) recycle(f *fanout) {
+	clear(f.rcv) // let go of the hosts
+	*f = fanout{rcv: f.rcv[:0]}
+	n.fanFree = append(n.fanFree, f)
 }
 
 // transmit serialises size bytes on the host's egress and returns when they
@@ -322,63 +379,92 @@ func (n *Network) After(d time.Duration, fn func()) {
 	if fn == nil {
 		panic("memnet: After with a nil func")
 	}
-	n.schedule(event{at: n.now + max(int64(d), 0), fn: fn})
+	n.schedule(n.now+max(int64(d), 0), event{fn: fn})
 }
 
-func (n *Network) schedule(e event) {
-	e.seq = n.seq
+// schedule queues e to run at virtual time at, after the events already
+// queued for that time.
+func (n *Network) schedule(at int64, e event) {
+	n.events.push(at, n.seq, e)
 	n.seq++
-	n.events.push(e)
 }
 
-// Pending returns the number of events (deliveries and timers) waiting.
-func (n *Network) Pending() int { return len(n.events) }
+// Pending returns the number of events (deliveries and timers) waiting. A
+// multicast counts one delivery per receiver that has yet to be served.
+func (n *Network) Pending() int { return n.events.len() + n.fanExtra }
 
 // Step runs the next event, a delivery or a timer, moving the clock to its
-// time. It returns false, doing nothing, when no event is waiting.
+// time. It returns false, doing nothing, when no event is waiting. A
+// multicast delivers to one receiver per Step.
 func (n *Network) Step() bool {
-	if len(n.events) == 0 {
+	if n.events.len() == 0 {
 		return false
 	}
+	at, top := n.events.top()
+	n.now = at
+	if f := top.fan; f != nil {
+		// Serve the fanout's next receiver; the fanout stays first in
+		// the queue until its last receiver is served, as anything
+		// scheduled meanwhile comes after it. Everything is settled
+		// before the handler runs, which may send, or Step.
+		r := f.rcv[f.next]
+		f.next++
+		from, b, meta := f.from, f.b, f.meta
+		last := f.next == len(f.rcv)
+		if last {
+			n.events.pop()
+			n.recycle(f)
+		} else {
+			n.fanExtra--
+		}
+		n.deliver(from, r.h, r.inc, core.ViaMulticast, b, last, meta)
+		return true
+	}
 	e := n.events.pop()
-	n.now = e.at
 	if e.fn != nil {
 		n.stats.Timers++
 		n.emit(TraceTimer, 0, core.NetID{}, core.NetID{}, "", 0, ReasonNone, nil)
 		e.fn()
 		return true
 	}
-	n.deliver(e)
+	b, last := e.buf.claim()
+	n.deliver(e.from, e.to, e.inc, e.via, b, last, e.meta)
 	return true
 }
 
-func (n *Network) deliver(e event) {
+// deliver hands frame b, sent by from when t's incarnation was inc, to t,
+// or drops it if t crashed since or (for unicast) is partitioned away from
+// the sender. own says b is the last claim on the network's copy, which the
+// delivery may then take; otherwise it gets a copy, unless
+// Config.SharedFrames.
+func (n *Network) deliver(from, t *Host, inc uint32, via core.Via, b []byte, own bool, meta any) {
 	vs := &n.stats.Unicast
-	if e.via == core.ViaMulticast {
+	if via == core.ViaMulticast {
 		vs = &n.stats.Multicast
 	}
-	t := e.to
-	size := len(e.buf.b)
+	size := len(b)
 	reason := ReasonNone
 	switch {
-	case !t.up || t.inc != e.inc:
+	case !t.up || t.inc != inc:
 		reason = ReasonTargetDown
-	case e.via == core.ViaTCP && n.partitioned(e.from.subnet, t.subnet):
+	case via == core.ViaTCP && n.partitioned(from.subnet, t.subnet):
 		reason = ReasonPartition
 	}
 	if reason != ReasonNone {
-		e.buf.release()
 		vs.Dropped++
-		n.emit(TraceDrop, e.via, e.from.id, t.id, "", size, reason, e.meta)
+		n.emit(TraceDrop, via, from.id, t.id, "", size, reason, meta)
 		return
 	}
-	frame := e.buf.take()
 	vs.Delivered++
 	t.stats.Received++
 	t.stats.ReceivedBytes += uint64(size)
-	n.emit(TraceDeliver, e.via, e.from.id, t.id, "", size, ReasonNone, e.meta)
+	n.emit(TraceDeliver, via, from.id, t.id, "", size, ReasonNone, meta)
 	if t.handler != nil {
-		t.handler(Delivery{At: n.Now(), From: e.from.id, To: t.id, Via: e.via, Frame: frame, Meta: e.meta})
+		frame := b
+		if !own && !n.cfg.SharedFrames {
+			frame = clone(b)
+		}
+		t.handler(Delivery{At: n.Now(), From: from.id, To: t.id, Via: via, Frame: frame, Meta: meta})
 	}
 }
 
@@ -386,7 +472,7 @@ func (n *Network) deliver(e event) {
 // never moves the clock back).
 func (n *Network) RunUntil(t time.Time) {
 	end := int64(t.Sub(n.start))
-	for len(n.events) > 0 && n.events.peek() <= end {
+	for n.events.len() > 0 && n.events.peek() <= end {
 		n.Step()
 	}
 	n.now = max(n.now, end)
@@ -461,7 +547,10 @@ func (n *Network) Stats() Stats { return n.stats }
 
 // SetTrace sets a function that receives every send, delivery, loss, drop and
 // timer, in the order they happen (nil turns tracing off). It is called on
-// the network's goroutine, before the handler of a delivery.
+// the network's goroutine, before the handler of a delivery. fn only
+// records: it must not send, set timers or otherwise change the network
+// (a timer set while a multicast is being sent would, for one thing, run
+// after all the multicast's receivers rather than among them).
 func (n *Network) SetTrace(fn func(TraceEvent)) { n.trace = fn }
 
 func (n *Network) emit(k TraceKind, via core.Via, from, to core.NetID, sub string, size int, r Reason, meta any) {
