@@ -185,13 +185,6 @@ type Action struct {
 	Meta any
 }
 
-// heard is what a node knows of another node's multicast stream.
-type heard struct {
-	id      NetID
-	epoch   Epoch
-	highest MulticastSeq
-}
-
 // message is what a node remembers of a message identity.
 type message struct {
 	at      int64 // when it was last seen, in Unix nanoseconds
@@ -269,12 +262,8 @@ type Engine struct {
 	tailStep     time.Duration // the delay that led to tailAt
 	nextPrune    time.Time
 
-	// heard holds every node whose multicast this node receives, sorted
-	// by NetID: the seen slices rotate through it in place. heardAt finds
-	// a node's position in it.
-	heard      []heard
-	heardAt    map[NetID]int32
-	seenCursor int
+	heard      heardSet // the nodes whose multicast this node receives
+	seenCursor int      // the heard slot the next seen slice starts from
 	others     []NetID // the last others sample
 
 	// messages are the message identities this node remembers: those it
@@ -320,7 +309,7 @@ func NewEngine(cfg EngineConfig, peers PeerStore, rnd Rand, sizer Sizer) (*Engin
 		rnd:        rnd,
 		sizer:      sizer,
 		nextNumber: MessageNumber(cfg.Epoch.StartMicros),
-		heardAt:    make(map[NetID]int32),
+		heard:      heardSet{seed: cfg.Epoch.Random},
 		messages:   make(map[BroadcastID]message),
 		repair:     make([]repairSlot, cfg.RepairBuffer),
 		pending:    make(map[pendingKey]*pending),
@@ -536,7 +525,7 @@ func (e *Engine) inOwnDomain(id NetID) bool {
 	if e.cfg.NoMulticast {
 		return false
 	}
-	if _, ok := e.heardAt[id]; ok {
+	if e.heard.find(id) != nil {
 		return true
 	}
 	_, ok := e.peers.Report(id)
@@ -848,12 +837,11 @@ func (e *Engine) heardSeq(from NetID, epoch Epoch, seq MulticastSeq, announce bo
 	if e.cfg.NoMulticast || seq == 0 && !announce {
 		return // sequences start at 1: a data frame with 0 is not news
 	}
-	i, ok := e.heardAt[from]
-	if !ok {
-		e.hear(from, epoch, seq)
+	h := e.heard.find(from)
+	if h == nil {
+		e.heard.add(heard{id: from, epoch: epoch, highest: seq})
 		return
 	}
-	h := &e.heard[i]
 	if h.epoch != epoch {
 		h.epoch, h.highest = epoch, seq
 		return
@@ -876,21 +864,6 @@ func (e *Engine) heardSeq(from NetID, epoch Epoch, seq MulticastSeq, announce bo
 	e.stats.RepairRequests++
 	e.out = append(e.out, Action{Type: ActionSend, To: from, Meta: meta, Message: Message{Kind: MsgRepairRequest,
 		Repair: RepairRequest{Epoch: epoch, Ranges: []SeqRange{{First: first, Last: last}}}}})
-}
-
-// hear records a node heard for the first time, in NetID order: the
-// positions of the nodes after it move on by one. New nodes are rare (a
-// domain's worth), and the seen slices then walk an array instead of looking
-// every node up.
-func (e *Engine) hear(id NetID, epoch Epoch, seq MulticastSeq) {
-	i, _ := slices.BinarySearchFunc(e.heard, id, func(h heard, id NetID) int { return h.id.Compare(id) })
-	e.heard = slices.Insert(e.heard, i, heard{id: id, epoch: epoch, highest: seq})
-	for j := i; j < len(e.heard); j++ {
-		e.heardAt[e.heard[j].id] = int32(j)
-	}
-	if i < e.seenCursor {
-		e.seenCursor++ // the rotation goes on from the node it was at
-	}
 }
 
 // answerRepair sends again the multicast frames a node asked for, from the
@@ -921,16 +894,18 @@ func (e *Engine) answerRepair(from NetID, rq *RepairRequest, meta any) {
 
 // seenSlice returns the next slice of this node's seen list, rotating.
 func (e *Engine) seenSlice() []SeenEntry {
-	n := min(len(e.heard), e.cfg.SeenPerFrame)
+	n := min(e.heard.n, e.cfg.SeenPerFrame)
 	if n == 0 {
 		return nil
 	}
 	out := make([]SeenEntry, 0, n)
-	for range n {
-		e.seenCursor %= len(e.heard)
-		h := &e.heard[e.seenCursor]
+	slots := e.heard.slots
+	for len(out) < n {
+		e.seenCursor %= len(slots)
+		if h := &slots[e.seenCursor]; h.id.IsValid() {
+			out = append(out, SeenEntry{Node: h.id, Seq: h.highest})
+		}
 		e.seenCursor++
-		out = append(out, SeenEntry{Node: h.id, Seq: h.highest})
 	}
 	return out
 }
@@ -1016,7 +991,7 @@ const hintAnnouncers = 8
 // feed every intake, and a large domain does not pay for hints that nobody
 // takes. A node that hears few others always adds them.
 func (e *Engine) shareHints() bool {
-	n := len(e.heard)
+	n := e.heard.n
 	return n <= hintAnnouncers || e.rnd.IntN(n) < hintAnnouncers
 }
 

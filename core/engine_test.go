@@ -554,18 +554,30 @@ func TestEngineSeenRotates(t *testing.T) {
 	receiveMcast(e, t0, nid(11), peerEpoch, relayed, 3)
 	receiveMcast(e, t0, nid(12), peerEpoch, relayed, 5)
 	e.Ready()
-	se := func(i int, seq core.MulticastSeq) core.SeenEntry { return core.SeenEntry{Node: nid(i), Seq: seq} }
-	// Sorted by NetID, two a frame, rotating.
-	for i, want := range [][]core.SeenEntry{
-		{se(11, 3), se(12, 5)},
-		{se(13, 1), se(11, 3)},
-		{se(12, 5), se(13, 1)},
-	} {
+	// Two a frame, rotating through the three in a fixed cycle: six
+	// frames name each node four times, with its highest sequence, in
+	// the same order each round.
+	var all []core.SeenEntry
+	for i := range 6 {
 		_, got := broadcast(e, t0, nil)
-		if mc := multicasts(got); len(mc) != 1 {
+		mc := multicasts(got)
+		if len(mc) != 1 {
 			t.Fatalf("broadcast %d: %d multicasts", i, len(mc))
-		} else if diff := cmp.Diff(want, mc[0].Message.Gossip.Seen, planOpts); diff != "" {
-			t.Errorf("broadcast %d: seen slice (-want +got):\n%s", i, diff)
+		}
+		if n := len(mc[0].Message.Gossip.Seen); n != 2 {
+			t.Fatalf("broadcast %d: %d seen entries, want 2", i, n)
+		}
+		all = append(all, mc[0].Message.Gossip.Seen...)
+	}
+	round := slices.Clone(all[:3])
+	slices.SortFunc(round, func(a, b core.SeenEntry) int { return a.Node.Compare(b.Node) })
+	want := []core.SeenEntry{{Node: nid(11), Seq: 3}, {Node: nid(12), Seq: 5}, {Node: nid(13), Seq: 1}}
+	if diff := cmp.Diff(want, round, planOpts); diff != "" {
+		t.Errorf("first round of the seen slices (-want +got):\n%s", diff)
+	}
+	for k := 3; k < len(all); k++ {
+		if all[k] != all[k-3] {
+			t.Errorf("seen entry %d is %v, want %v as a round before: not a fixed cycle %v", k, all[k], all[k-3], all)
 		}
 	}
 }
