@@ -264,7 +264,7 @@ type Engine struct {
 
 	heard      heardSet // the nodes whose multicast this node receives
 	seenCursor int      // the heard slot the next seen slice starts from
-	others     []NetID // the last others sample
+	others     []NetID  // the last others sample
 
 	// messages are the message identities this node remembers: those it
 	// multicast or received by multicast, which it must not multicast
