@@ -45,9 +45,9 @@ func NewOpener(ring *crypto.Keyring, cfg OpenerConfig) *Opener {
 // table alias frame and b's own buffers until b is reused. An error matches
 // one of this package's or the crypto package's sentinels, and the frame is
 // counted under that reason.
-func (o *Opener) Open(frame []byte, now time.Time, b *Body) (Header, error) {
-	h, err := o.open(frame, now, b)
-	if err != nil {
+func (o *Opener) Open(frame []byte, now time.Time, b *Body) (h Header, err error) {
+	// open fills the result in place: the 80-byte header is not copied.
+	if err = o.open(frame, now, b, &h); err != nil {
 		o.drops[reasonOf(err)].Add(1)
 		return h, err
 	}
@@ -55,30 +55,31 @@ func (o *Opener) Open(frame []byte, now time.Time, b *Body) (Header, error) {
 	return h, nil
 }
 
-func (o *Opener) open(frame []byte, now time.Time, b *Body) (Header, error) {
+// open is Open, filling *h with as much of the header as was read.
+func (o *Opener) open(frame []byte, now time.Time, b *Body, h *Header) error {
 	if len(frame) > o.maxFrame {
-		return Header{}, fmt.Errorf("%w: frame of %d bytes, limit %d", ErrFrameTooLarge, len(frame), o.maxFrame)
+		return fmt.Errorf("%w: frame of %d bytes, limit %d", ErrFrameTooLarge, len(frame), o.maxFrame)
 	}
 	r := newReader(frame)
-	h, sealedLen := readHeader(&r, o.maxFrame)
+	sealedLen := readHeader(&r, o.maxFrame, h)
 	adEnd := r.off
 	sealed := r.bytes("sealed", sealedLen)
 	if err := r.done("frame"); err != nil {
-		return h, err
+		return err
 	}
 	info := crypto.FrameInfo{KeyID: h.KeyID, Sender: h.Sender, Epoch: h.Epoch, Counter: h.Counter, Time: h.Time}
-	pt, err := o.keys.Open(sealed[:0], info, frame[:adEnd], sealed, now)
+	pt, err := o.keys.Open(sealed[:0], &info, frame[:adEnd], sealed, now)
 	if err != nil {
-		return h, err
+		return err
 	}
 	body, err := o.plaintext(pt, b)
 	if err != nil {
-		return h, err
+		return err
 	}
 	if err := decodeBody(h.Kind, body, b); err != nil {
-		return h, fmt.Errorf("%w (in %s from %s)", err, h.Kind, h.Sender)
+		return fmt.Errorf("%w (in %s from %s)", err, h.Kind, h.Sender)
 	}
-	return h, nil
+	return nil
 }
 
 // plaintext checks the plaintext's flags and lengths and returns the body,
