@@ -85,11 +85,25 @@ func (o *Opener) open(frame []byte, now time.Time, b *Body, h *Header) error {
 // plaintext checks the plaintext's flags and lengths and returns the body,
 // decompressed into b's buffer when it was compressed.
 func (o *Opener) plaintext(pt []byte, b *Body) ([]byte, error) {
-	r := newReader(pt)
-	flags := r.byte1("flags")
-	raw := r.uvarint("raw length")
-	if r.err != nil {
-		return nil, r.err
+	// The flags and a raw length of one or two bytes, the common case,
+	// are read without a reader; anything else goes through one.
+	var (
+		flags byte
+		raw   uint64
+		data  []byte
+	)
+	if len(pt) >= 3 && pt[1] < 0x80 {
+		flags, raw, data = pt[0], uint64(pt[1]), pt[2:]
+	} else if len(pt) >= 3 && pt[2] < 0x80 && pt[2] != 0 {
+		flags, raw, data = pt[0], uint64(pt[1]&0x7f)|uint64(pt[2])<<7, pt[3:]
+	} else {
+		r := newReader(pt)
+		flags = r.byte1("flags")
+		raw = r.uvarint("raw length")
+		if r.err != nil {
+			return nil, r.err
+		}
+		data = r.rest()
 	}
 	if flags&^flagLZ4 != 0 {
 		return nil, fmt.Errorf("%w: reserved flags %#02x", ErrMalformed, flags)
@@ -97,7 +111,6 @@ func (o *Opener) plaintext(pt []byte, b *Body) ([]byte, error) {
 	if raw > uint64(o.maxFrame) {
 		return nil, fmt.Errorf("%w: raw length %d, limit %d", ErrFrameTooLarge, raw, o.maxFrame)
 	}
-	data := r.rest()
 	if flags&flagLZ4 == 0 {
 		if uint64(len(data)) != raw {
 			return nil, fmt.Errorf("%w: %d stored bytes, raw length %d", ErrRawLength, len(data), raw)

@@ -439,6 +439,9 @@ func precheck(f *FrameInfo, s *sender) error {
 	if f.Counter == 0 {
 		return counterZeroError(f)
 	}
+	if f.Epoch == s.epoch { // the common case, without Compare's branches
+		return replayError(f, &s.win)
+	}
 	switch f.Epoch.Compare(s.epoch) {
 	case -1:
 		return oldEpochError(f, s.epoch)
