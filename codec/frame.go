@@ -70,102 +70,112 @@ func headerLen(h *Header, sealedLen int) int {
 		uvarintLen(uint64(sealedLen))
 }
 
-// readHeader reads a header and returns it with the sealed length it
+// readHeader reads a header into *h, which is zero, and returns the sealed length it
 // announces, checked against max (the frame's total length limit). Each
 // field is checked as soon as its bytes are there, so a header cut short
-// fails with ErrTruncated only when the bytes present are well formed.
-func readHeader(r *reader, max int) (Header, int) {
-	var h Header
+// fails with ErrTruncated only when the bytes present are well formed. On
+// error, h holds the fields read before it.
+func readHeader(r *reader, max int, h *Header) int {
 	if r.err != nil {
-		return h, 0
+		return 0
 	}
 	// The fixed fields, read from b without a call per field.
 	b := r.b[r.off:]
 	switch {
 	case len(b) < 2:
 		r.failf(ErrTruncated, "magic")
-		return h, 0
+		return 0
 	case b[0] != magic[0] || b[1] != magic[1]:
 		r.failf(ErrBadMagic, "% x", b[:2])
-		return h, 0
+		return 0
 	case len(b) < 3:
 		r.failf(ErrTruncated, "version")
-		return h, 0
+		return 0
 	case b[2] != Version:
 		r.failf(ErrVersion, "version %d, this node speaks %d", b[2], Version)
-		return h, 0
+		return 0
 	case len(b) < 4:
 		r.failf(ErrTruncated, "kind")
-		return h, 0
+		return 0
 	case !Kind(b[3]).IsValid():
 		r.failf(ErrMalformed, "unknown frame %s", Kind(b[3]))
-		return h, 0
+		return 0
 	case len(b) < 6:
 		r.failf(ErrTruncated, "key id and sender family")
-		return h, 0
+		return 0
 	}
 	h.Kind, h.KeyID = Kind(b[3]), crypto.KeyID(b[4])
-	addrLen := 0
+	var err error
 	switch b[5] {
 	case core.FamilyIPv4:
-		addrLen = 4
+		const fixed = 6 + 4 + 2 + core.EpochLen
+		if len(b) < fixed {
+			r.failf(ErrTruncated, "sender and epoch need %d bytes, %d remain", fixed-6, len(b)-6)
+			return 0
+		}
+		b = b[:fixed] // one bounds check for the fields below
+		if h.Sender, err = senderFrom4([4]byte(b[6:10]), binary.BigEndian.Uint16(b[10:12])); err != nil {
+			r.failf(ErrMalformed, "sender: %v", err)
+			return 0
+		}
 	case core.FamilyIPv6:
-		addrLen = 16
+		const fixed = 6 + 16 + 2 + core.EpochLen
+		if len(b) < fixed {
+			r.failf(ErrTruncated, "sender and epoch need %d bytes, %d remain", fixed-6, len(b)-6)
+			return 0
+		}
+		b = b[:fixed]
+		if h.Sender, err = senderFrom16([16]byte(b[6:22]), binary.BigEndian.Uint16(b[22:24])); err != nil {
+			r.failf(ErrMalformed, "sender: %v", err)
+			return 0
+		}
 	default:
 		r.failf(ErrMalformed, "sender family %d", b[5])
-		return h, 0
+		return 0
 	}
-	fixed := 6 + addrLen + 2 + core.EpochLen
-	if len(b) < fixed {
-		r.failf(ErrTruncated, "sender and epoch need %d bytes, %d remain", fixed-6, len(b)-6)
-		return h, 0
-	}
-	var err error
-	if h.Sender, err = senderFrom(b[6:6+addrLen], binary.BigEndian.Uint16(b[6+addrLen:])); err != nil {
-		r.failf(ErrMalformed, "sender: %v", err)
-		return h, 0
-	}
-	epoch := b[fixed-core.EpochLen : fixed]
-	h.Epoch.StartMicros = binary.BigEndian.Uint64(epoch)
-	h.Epoch.Random = binary.BigEndian.Uint64(epoch[8:])
-	r.off += fixed
+	epoch := b[len(b)-core.EpochLen:]
+	h.Epoch.StartMicros = binary.BigEndian.Uint64(epoch[:8])
+	h.Epoch.Random = binary.BigEndian.Uint64(epoch[8:16])
+	r.off += len(b)
 
 	h.Counter = core.FrameCounter(r.uvarint("counter"))
 	offset := r.uvarint("timestamp")
 	sealed := r.uvarint("sealed length")
 	if r.err != nil {
-		return h, 0
+		return 0
 	}
 	if h.Counter == 0 {
 		r.failf(ErrMalformed, "counter 0")
-		return h, 0
+		return 0
 	}
 	if offset > 1<<62-h.Epoch.StartMicros || h.Epoch.StartMicros > 1<<62 {
 		r.failf(ErrMalformed, "timestamp %d+%d out of range", h.Epoch.StartMicros, offset)
-		return h, 0
+		return 0
 	}
 	h.Time = time.UnixMicro(int64(h.Epoch.StartMicros + offset))
 	if sealed < TagSize {
 		r.failf(ErrMalformed, "sealed length %d shorter than the tag", sealed)
-		return h, 0
+		return 0
 	}
 	if sealed > uint64(max) || r.off+int(sealed) > max {
 		r.failf(ErrFrameTooLarge, "frame of %d bytes, limit %d", uint64(r.off)+sealed, max)
-		return h, 0
+		return 0
 	}
-	return h, int(sealed)
+	return int(sealed)
 }
 
-// senderFrom returns the sender NetID of a header's address bytes (4 or 16)
-// and port.
-func senderFrom(addr []byte, port uint16) (core.NetID, error) {
-	if len(addr) == 4 {
-		if id := core.NetIDFrom4([4]byte(addr), port); id.IsValid() {
-			return id, nil
-		}
-		return core.NetID{}, fmt.Errorf("%w: %s port %d", core.ErrInvalidNetID, netip.AddrFrom4([4]byte(addr)), port)
+// senderFrom4 returns the sender NetID of a header's IPv4 address and port.
+func senderFrom4(addr [4]byte, port uint16) (core.NetID, error) {
+	if id := core.NetIDFrom4(addr, port); id.IsValid() {
+		return id, nil
 	}
-	a := netip.AddrFrom16([16]byte(addr))
+	return core.NetID{}, fmt.Errorf("%w: %s port %d", core.ErrInvalidNetID, netip.AddrFrom4(addr), port)
+}
+
+// senderFrom16 returns the sender NetID of a header's IPv6 address and
+// port.
+func senderFrom16(addr [16]byte, port uint16) (core.NetID, error) {
+	a := netip.AddrFrom16(addr)
 	if a.Is4In6() {
 		return core.NetID{}, fmt.Errorf("%s is IPv4-mapped", a)
 	}

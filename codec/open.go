@@ -45,9 +45,9 @@ func NewOpener(ring *crypto.Keyring, cfg OpenerConfig) *Opener {
 // table alias frame and b's own buffers until b is reused. An error matches
 // one of this package's or the crypto package's sentinels, and the frame is
 // counted under that reason.
-func (o *Opener) Open(frame []byte, now time.Time, b *Body) (Header, error) {
-	h, err := o.open(frame, now, b)
-	if err != nil {
+func (o *Opener) Open(frame []byte, now time.Time, b *Body) (h Header, err error) {
+	// open fills the result in place: the 80-byte header is not copied.
+	if err = o.open(frame, now, b, &h); err != nil {
 		o.drops[reasonOf(err)].Add(1)
 		return h, err
 	}
@@ -55,40 +55,55 @@ func (o *Opener) Open(frame []byte, now time.Time, b *Body) (Header, error) {
 	return h, nil
 }
 
-func (o *Opener) open(frame []byte, now time.Time, b *Body) (Header, error) {
+// open is Open, filling *h with as much of the header as was read.
+func (o *Opener) open(frame []byte, now time.Time, b *Body, h *Header) error {
 	if len(frame) > o.maxFrame {
-		return Header{}, fmt.Errorf("%w: frame of %d bytes, limit %d", ErrFrameTooLarge, len(frame), o.maxFrame)
+		return fmt.Errorf("%w: frame of %d bytes, limit %d", ErrFrameTooLarge, len(frame), o.maxFrame)
 	}
 	r := newReader(frame)
-	h, sealedLen := readHeader(&r, o.maxFrame)
+	sealedLen := readHeader(&r, o.maxFrame, h)
 	adEnd := r.off
 	sealed := r.bytes("sealed", sealedLen)
 	if err := r.done("frame"); err != nil {
-		return h, err
+		return err
 	}
 	info := crypto.FrameInfo{KeyID: h.KeyID, Sender: h.Sender, Epoch: h.Epoch, Counter: h.Counter, Time: h.Time}
-	pt, err := o.keys.Open(sealed[:0], info, frame[:adEnd], sealed, now)
+	pt, err := o.keys.Open(sealed[:0], &info, frame[:adEnd], sealed, now)
 	if err != nil {
-		return h, err
+		return err
 	}
 	body, err := o.plaintext(pt, b)
 	if err != nil {
-		return h, err
+		return err
 	}
 	if err := decodeBody(h.Kind, body, b); err != nil {
-		return h, fmt.Errorf("%w (in %s from %s)", err, h.Kind, h.Sender)
+		return fmt.Errorf("%w (in %s from %s)", err, h.Kind, h.Sender)
 	}
-	return h, nil
+	return nil
 }
 
 // plaintext checks the plaintext's flags and lengths and returns the body,
 // decompressed into b's buffer when it was compressed.
 func (o *Opener) plaintext(pt []byte, b *Body) ([]byte, error) {
-	r := newReader(pt)
-	flags := r.byte1("flags")
-	raw := r.uvarint("raw length")
-	if r.err != nil {
-		return nil, r.err
+	// The flags and a raw length of one or two bytes, the common case,
+	// are read without a reader; anything else goes through one.
+	var (
+		flags byte
+		raw   uint64
+		data  []byte
+	)
+	if len(pt) >= 3 && pt[1] < 0x80 {
+		flags, raw, data = pt[0], uint64(pt[1]), pt[2:]
+	} else if len(pt) >= 3 && pt[2] < 0x80 && pt[2] != 0 {
+		flags, raw, data = pt[0], uint64(pt[1]&0x7f)|uint64(pt[2])<<7, pt[3:]
+	} else {
+		r := newReader(pt)
+		flags = r.byte1("flags")
+		raw = r.uvarint("raw length")
+		if r.err != nil {
+			return nil, r.err
+		}
+		data = r.rest()
 	}
 	if flags&^flagLZ4 != 0 {
 		return nil, fmt.Errorf("%w: reserved flags %#02x", ErrMalformed, flags)
@@ -96,7 +111,6 @@ func (o *Opener) plaintext(pt []byte, b *Body) ([]byte, error) {
 	if raw > uint64(o.maxFrame) {
 		return nil, fmt.Errorf("%w: raw length %d, limit %d", ErrFrameTooLarge, raw, o.maxFrame)
 	}
-	data := r.rest()
 	if flags&flagLZ4 == 0 {
 		if uint64(len(data)) != raw {
 			return nil, fmt.Errorf("%w: %d stored bytes, raw length %d", ErrRawLength, len(data), raw)

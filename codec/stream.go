@@ -15,7 +15,8 @@ import (
 // ErrFrameTooLarge before anything is read past its header.
 func FrameLen(b []byte, max int) (int, error) {
 	r := newReader(b)
-	_, sealed := readHeader(&r, max)
+	var h Header
+	sealed := readHeader(&r, max, &h)
 	if r.err != nil {
 		if errors.Is(r.err, ErrTruncated) && len(b) < MaxHeaderLen {
 			return 0, nil

@@ -29,7 +29,7 @@ func BenchmarkOpen(b *testing.B) {
 				frames[i] = a.seal(payload, now)
 			}
 			dst := make([]byte, 0, size)
-			if _, err := o.Open(dst, frames[0].info, frames[0].ad, frames[0].sealed, now); err != nil {
+			if _, err := o.Open(dst, &frames[0].info, frames[0].ad, frames[0].sealed, now); err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(size))
@@ -43,7 +43,7 @@ func BenchmarkOpen(b *testing.B) {
 					b.StartTimer()
 				}
 				f := &frames[i]
-				if _, err := o.Open(dst, f.info, f.ad, f.sealed, now); err != nil {
+				if _, err := o.Open(dst, &f.info, f.ad, f.sealed, now); err != nil {
 					b.Fatal(err)
 				}
 				i++
@@ -105,11 +105,11 @@ func BenchmarkOpenRateLimited(b *testing.B) {
 	o := crypto.NewOpener(crypto.NewKeyring(1, testKey(1)), crypto.OpenerConfig{DeriveBurst: 1})
 	info := crypto.FrameInfo{KeyID: 1, Sender: core.MustParseNetID("198.18.0.9:1"), Epoch: core.NewEpoch(now, 1), Counter: 1, Time: now}
 	sealed := make([]byte, 100)
-	o.Open(nil, info, nil, sealed, now) // spends the one token
+	o.Open(nil, &info, nil, sealed, now) // spends the one token
 	b.ReportAllocs()
 	for b.Loop() {
 		info.Counter++
-		if _, err := o.Open(nil, info, nil, sealed, now); err == nil {
+		if _, err := o.Open(nil, &info, nil, sealed, now); err == nil {
 			b.Fatal("garbage opened")
 		}
 	}

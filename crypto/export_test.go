@@ -16,7 +16,9 @@ func ResetReplay(o *Opener, sender core.NetID) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if n := o.senders.peek(sender); n != nil {
+		n.val.mu.Lock()
 		n.val.win.reset()
+		n.val.mu.Unlock()
 	}
 }
 

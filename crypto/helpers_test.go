@@ -92,5 +92,5 @@ func header(info crypto.FrameInfo) []byte {
 
 // open opens f at o at time now into a fresh slice.
 func open(o *crypto.Opener, f frame, now time.Time) ([]byte, error) {
-	return o.Open(nil, f.info, f.ad, f.sealed, now)
+	return o.Open(nil, &f.info, f.ad, f.sealed, now)
 }

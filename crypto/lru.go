@@ -32,10 +32,11 @@ func (l *lru[K, V]) len() int { return len(l.m) }
 // peek returns the node of k without changing its recency.
 func (l *lru[K, V]) peek(k K) *lruNode[K, V] { return l.m[k] }
 
-// front returns the most recent node, or nil when l is empty.
-func (l *lru[K, V]) front() *lruNode[K, V] {
-	if n := l.head.next; n != &l.head {
-		return n
+// oldest returns the node that insert would evict, or nil when l is not
+// full.
+func (l *lru[K, V]) oldest() *lruNode[K, V] {
+	if len(l.m) >= l.cap && l.head.prev != &l.head {
+		return l.head.prev
 	}
 	return nil
 }

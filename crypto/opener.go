@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatter-go/chatter/core"
@@ -83,26 +84,47 @@ type FrameInfo struct {
 // It keeps, bounded, the replay state of each sender it authenticated and
 // the AEADs it derived; nothing is kept for a frame that does not
 // authenticate.
+//
+// Each sender's state has a lock of its own. A frame from the sender whose
+// frame was accepted last, under the AEAD that sender last used, takes the
+// fast path: it checks, opens and marks its counter under that sender's
+// lock alone, once. Other frames take the Opener's lock to find the sender
+// and the AEAD, and again to keep them.
 type Opener struct {
 	ring *Keyring
 	cfg  OpenerConfig
 
+	// last is the sender of the frame accepted last (the front of
+	// senders), or nil: its frames take the fast path. It is stored
+	// under mu.
+	last atomic.Pointer[sender]
+
 	mu      sync.Mutex
-	senders *lru[core.NetID, senderState] // replay state, by recency of acceptance
-	aeads   *lru[cacheKey, cipher.AEAD]   // derived AEADs, by recency of use
-	bucket  tokenBucket                   // derivations on a cache miss
-	nonces  []*[NonceSize]byte            // free nonce buffers, taken and returned under mu: as many as Opens ever ran at once
+	senders *lru[core.NetID, *sender]   // replay state, by recency of acceptance
+	aeads   *lru[cacheKey, cipher.AEAD] // derived AEADs, by recency of use
+	bucket  tokenBucket                 // derivations on a cache miss
+	nonces  []*[NonceSize]byte          // free nonce buffers of the slow path, taken and returned under mu: as many as slow Opens ever ran at once
 }
 
-// senderState is the replay state of one sender.
-type senderState struct {
+// sender is the replay state of one sender. id never changes; the other
+// fields are guarded by mu. The Opener's lock, when both are taken, comes
+// first.
+type sender struct {
+	id core.NetID
+	mu sync.Mutex
+	// gone is set when the state was evicted from the Opener's senders:
+	// a fast path that found it through last then takes the slow path.
+	gone  bool
 	epoch core.Epoch // newest authenticated epoch
 	win   window     // counters accepted in epoch
-	// aead is the cache node of the AEAD that last opened this sender's
-	// frames: a hint that spares the cache's map lookup on the common
-	// path. The cache reuses nodes for other keys, so it is only used
-	// after checking its key.
-	aead *lruNode[cacheKey, cipher.AEAD]
+	// aead, when not nil, is the AEAD of key, which opened this sender's
+	// last accepted frame and is in the Opener's cache: evicting it from
+	// the cache clears it here. The fast path opens with it.
+	aead cipher.AEAD
+	key  cacheKey
+	// nonce is the fast path's nonce buffer, used under mu (the AEAD
+	// interface makes a local nonce escape to the heap).
+	nonce [NonceSize]byte
 }
 
 // cacheKey names a derived AEAD. serial tells apart keys that had the same
@@ -128,16 +150,16 @@ func NewOpener(r *Keyring, cfg OpenerConfig) *Opener {
 	return &Opener{
 		ring:    r,
 		cfg:     cfg,
-		senders: newLRU[core.NetID, senderState](cfg.MaxSenders),
+		senders: newLRU[core.NetID, *sender](cfg.MaxSenders),
 		aeads:   newLRU[cacheKey, cipher.AEAD](cfg.MaxCachedKeys),
 		bucket:  newTokenBucket(cfg.DeriveRate, cfg.DeriveBurst),
 	}
 }
 
 // Open authenticates and decrypts sealed, the sealed part of a frame whose
-// header is ad and says f, received at now. It appends the plaintext to dst
-// and returns the extended slice; on error it returns nil and dst's spare
-// capacity may have been overwritten.
+// header is ad and says *f, received at now. It appends the plaintext to
+// dst and returns the extended slice; on error it returns nil and dst's
+// spare capacity may have been overwritten. It does not keep f.
 //
 // The checks run in this order, the cheap ones first, and the first that
 // fails decides the error:
@@ -154,35 +176,90 @@ func NewOpener(r *Keyring, cfg OpenerConfig) *Opener {
 //     gives a token (ErrRateLimited);
 //  6. the AEAD opens sealed with ad under Nonce(f.Counter) (ErrAuth).
 //
-// Only then does Open keep the AEAD and, under a lock, check the replay
-// state again and move it: a newer epoch replaces the sender's window, and
-// the counter is marked. Of several concurrent Opens of one frame exactly
-// one succeeds; the others get ErrReplay.
+// Only then does Open keep the AEAD and, under the sender's lock, check the
+// replay state again and move it: a newer epoch replaces the sender's
+// window, and the counter is marked. (On the fast path, see [Opener], the
+// sender's lock is held from step 2 to the mark.) Of several concurrent
+// Opens of one frame exactly one succeeds; the others get ErrReplay.
 //
 // When the sender is known and its AEAD cached, Open does not allocate
 // beyond what appending to dst needs (once as many Opens as ever run at
-// once have each had a nonce buffer).
-func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time) ([]byte, error) {
+// once on the slow path have each had a nonce buffer).
+func (o *Opener) Open(dst []byte, f *FrameInfo, ad, sealed []byte, now time.Time) ([]byte, error) {
 	if !f.Sender.IsValid() {
 		return nil, fmt.Errorf("%w: invalid sender NetID", ErrAuth)
 	}
 	if err := o.checkTime(f, now); err != nil {
 		return nil, err
 	}
-
-	snap := o.ring.load()
-	entry := snap.keys[f.KeyID]
-
-	o.mu.Lock()
-	// The most recently accepted sender is checked before the map: a
-	// burst of frames from one sender skips the hash.
-	sender := o.senders.front()
-	if sender == nil || sender.key != f.Sender {
-		sender = o.senders.peek(f.Sender) // nil for a new sender
+	entry := o.ring.load().keys[f.KeyID]
+	if s := o.last.Load(); s != nil && s.id == f.Sender && entry != nil && len(sealed) >= TagSize {
+		s.mu.Lock()
+		if !s.gone && s.aead != nil && s.key.names(f, entry.serial) {
+			return o.openFast(dst, f, s, ad, sealed)
+		}
+		s.mu.Unlock()
 	}
-	if err := precheck(f, sender); err != nil {
-		o.mu.Unlock()
+	return o.openSlow(dst, f, entry, ad, sealed, now)
+}
+
+// openFast opens f with s's AEAD, which names f's key, and accepts it:
+// steps 2 and 6 of Open and the mark, under s.mu, which is held and which
+// it releases.
+func (o *Opener) openFast(dst []byte, f *FrameInfo, s *sender, ad, sealed []byte) ([]byte, error) {
+	if err := precheck(f, s); err != nil {
+		s.mu.Unlock()
 		return nil, err
+	}
+	s.nonce = Nonce(f.Counter)
+	out, err := s.aead.Open(dst, s.nonce[:], sealed, ad)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, authError(f, err)
+	}
+	// precheck passed under the same lock: a newer epoch (which the
+	// AEAD, cached for s's newest, does not name) replaces the window.
+	if f.Epoch != s.epoch {
+		s.epoch = f.Epoch
+		s.win.reset()
+	}
+	s.win.mark(f.Counter)
+	s.mu.Unlock()
+	if o.last.Load() != s {
+		// A slow Open accepted another sender meanwhile: make s the most
+		// recent again, as it was accepted after.
+		o.mu.Lock()
+		if n := o.senders.peek(f.Sender); n != nil && n.val == s {
+			o.touchLocked(n)
+		}
+		o.mu.Unlock()
+	}
+	return out, nil
+}
+
+// openSlow is Open for a frame that does not take the fast path. entry is
+// f.KeyID's key, or nil.
+func (o *Opener) openSlow(dst []byte, f *FrameInfo, entry *keyEntry, ad, sealed []byte, now time.Time) ([]byte, error) {
+	o.mu.Lock()
+	var s *sender
+	if n := o.senders.peek(f.Sender); n != nil { // nil for a new sender
+		s = n.val
+	}
+	var (
+		aead cipher.AEAD
+		node *lruNode[cacheKey, cipher.AEAD]
+	)
+	if s != nil {
+		s.mu.Lock()
+		err := precheck(f, s)
+		s.mu.Unlock()
+		if err != nil {
+			o.mu.Unlock()
+			return nil, err
+		}
+	} else if f.Counter == 0 {
+		o.mu.Unlock()
+		return nil, counterZeroError(f)
 	}
 	if entry == nil {
 		o.mu.Unlock()
@@ -193,14 +270,8 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 		return nil, fmt.Errorf("%w: sender %s counter %d: sealed part of %d bytes, shorter than the %d-byte tag",
 			ErrAuth, f.Sender, f.Counter, len(sealed), TagSize)
 	}
-	var node *lruNode[cacheKey, cipher.AEAD]
-	if sender != nil && sender.val.aead != nil && sender.val.aead.key.names(&f, entry.serial) {
-		node = sender.val.aead
-	} else {
-		node = o.aeads.peek(cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch})
-	}
-	var aead cipher.AEAD
-	if node != nil {
+	ck := cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch}
+	if node = o.aeads.peek(ck); node != nil {
 		o.aeads.touch(node)
 		aead = node.val
 	} else if !o.bucket.take(now) {
@@ -220,47 +291,122 @@ func (o *Opener) Open(dst []byte, f FrameInfo, ad, sealed []byte, now time.Time)
 	if aead == nil {
 		var err error
 		if aead, err = deriveAEAD(entry.key, f.Sender, f.Epoch); err != nil {
+			o.mu.Lock()
+			o.nonces = append(o.nonces, nonce)
+			o.mu.Unlock()
 			return nil, fmt.Errorf("%w: sender %s: %v", ErrAuth, f.Sender, err)
 		}
 	}
 
 	*nonce = Nonce(f.Counter)
 	out, err := aead.Open(dst, nonce[:], sealed, ad)
-	if err != nil {
-		o.mu.Lock()
-		o.nonces = append(o.nonces, nonce)
-		o.mu.Unlock()
-		return nil, fmt.Errorf("%w: sender %s epoch %s counter %d key id %d: %v",
-			ErrAuth, f.Sender, f.Epoch, f.Counter, f.KeyID, err)
-	}
-
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.nonces = append(o.nonces, nonce)
-	// Another Open may have evicted either node while the lock was
-	// released; a node that still holds its key is still that key's.
-	if node == nil || !node.key.names(&f, entry.serial) {
-		ck := cacheKey{id: f.KeyID, serial: entry.serial, sender: f.Sender, epoch: f.Epoch}
-		if node = o.aeads.peek(ck); node == nil {
-			node = o.aeads.insert(ck)
-			node.val = aead
-		}
-	}
-	if sender == nil || sender.key != f.Sender {
-		sender = o.senders.peek(f.Sender)
-	}
-	err = o.commitLocked(f, sender, node)
-	o.mu.Unlock()
 	if err != nil {
+		return nil, authError(f, err)
+	}
+	if err := o.acceptLocked(f, ck, aead); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
+// acceptLocked records f, which authenticated with aead, the AEAD of ck:
+// it caches aead and, checking the sender's replay state again since
+// another Open may have moved it, marks f's counter. o.mu is held.
+func (o *Opener) acceptLocked(f *FrameInfo, ck cacheKey, aead cipher.AEAD) error {
+	n := o.senders.peek(f.Sender)
+	if n != nil {
+		s := n.val
+		s.mu.Lock()
+		err := commit(f, s)
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	} else {
+		n = o.senders.insert(f.Sender)
+		if old := n.val; old != nil { // evicted: its fast path must not run
+			old.mu.Lock()
+			old.gone, old.aead = true, nil
+			old.mu.Unlock()
+		}
+		n.val = &sender{id: f.Sender, epoch: f.Epoch}
+		n.val.win.mark(f.Counter)
+	}
+	// Another Open may have cached ck meanwhile, or evicted it.
+	if node := o.aeads.peek(ck); node != nil {
+		aead = node.val
+		o.aeads.touch(node)
+	} else {
+		if old := o.aeads.oldest(); old != nil { // to be evicted: no sender may open with it any more
+			o.forgetAEADLocked(old.key)
+		}
+		o.aeads.insert(ck).val = aead
+	}
+	s := n.val
+	s.mu.Lock()
+	// A concurrent Open of a newer epoch may have moved s past ck's epoch.
+	if s.epoch == ck.epoch {
+		s.aead, s.key = aead, ck
+	}
+	s.mu.Unlock()
+	o.senders.touch(n)
+	o.last.Store(s)
+	return nil
+}
+
+// forgetAEADLocked clears the AEAD of k, leaving the cache, from the
+// sender state that holds it, if any, so that every AEAD a sender holds is
+// in the cache. o.mu is held.
+func (o *Opener) forgetAEADLocked(k cacheKey) {
+	n := o.senders.peek(k.sender)
+	if n == nil {
+		return
+	}
+	s := n.val
+	s.mu.Lock()
+	if s.aead != nil && s.key == k {
+		s.aead = nil
+	}
+	s.mu.Unlock()
+}
+
+// touchLocked makes n, the node of s, the most recent sender, with its
+// AEAD the most recently used. o.mu is held.
+func (o *Opener) touchLocked(n *lruNode[core.NetID, *sender]) {
+	s := n.val
+	s.mu.Lock()
+	ck, ok := s.key, s.aead != nil
+	s.mu.Unlock()
+	if ok {
+		if node := o.aeads.peek(ck); node != nil {
+			o.aeads.touch(node)
+		}
+	}
+	o.senders.touch(n)
+	o.last.Store(s)
+}
+
 // checkTime checks the frame's timestamp and epoch start against now.
-func (o *Opener) checkTime(f FrameInfo, now time.Time) error {
+func (o *Opener) checkTime(f *FrameInfo, now time.Time) error {
 	// Sub saturates, so a timestamp far in the future gives the smallest
-	// Duration, which the second test catches.
-	switch age := since(now, f.Time); {
+	// Duration, which the second test catches. The epoch start bounds how
+	// far a sender can move its epoch ahead; it is compared in
+	// microseconds, as unsigned, as the wire carries it.
+	age := since(now, f.Time)
+	limit := now.Add(o.cfg.MaxSkew).UnixMicro()
+	if age <= o.cfg.MaxAge && age >= -o.cfg.MaxSkew && limit >= 0 && f.Epoch.StartMicros <= uint64(limit) {
+		return nil
+	}
+	return o.timeError(f, now, age)
+}
+
+// timeError returns the error of a frame that checkTime refuses, whose age
+// is age.
+func (o *Opener) timeError(f *FrameInfo, now time.Time, age time.Duration) error {
+	switch {
 	case age > o.cfg.MaxAge:
 		return fmt.Errorf("%w: sender %s counter %d sealed %v before now, max age %v",
 			ErrStale, f.Sender, f.Counter, age, o.cfg.MaxAge)
@@ -268,14 +414,8 @@ func (o *Opener) checkTime(f FrameInfo, now time.Time) error {
 		return fmt.Errorf("%w: sender %s counter %d sealed %v after now, max skew %v",
 			ErrFuture, f.Sender, f.Counter, f.Time.Sub(now), o.cfg.MaxSkew)
 	}
-	// The epoch start bounds how far a sender can move its epoch ahead;
-	// compare in microseconds, as unsigned, as the wire carries it.
-	limit := now.Add(o.cfg.MaxSkew).UnixMicro()
-	if limit < 0 || f.Epoch.StartMicros > uint64(limit) {
-		return fmt.Errorf("%w: sender %s epoch %s starts more than %v after now",
-			ErrFuture, f.Sender, f.Epoch, o.cfg.MaxSkew)
-	}
-	return nil
+	return fmt.Errorf("%w: sender %s epoch %s starts more than %v after now",
+		ErrFuture, f.Sender, f.Epoch, o.cfg.MaxSkew)
 }
 
 // since returns now.Sub(t) on the wall clock (t comes from a frame header
@@ -293,52 +433,46 @@ func since(now, t time.Time) time.Duration {
 	return now.Sub(t)
 }
 
-// precheck checks f against its sender's replay state, n (nil for a sender
-// without one), without changing it. o.mu is held.
-func precheck(f FrameInfo, n *lruNode[core.NetID, senderState]) error {
+// precheck checks f against its sender's replay state s without changing
+// it. s.mu is held.
+func precheck(f *FrameInfo, s *sender) error {
 	if f.Counter == 0 {
-		return fmt.Errorf("%w: sender %s epoch %s: counter 0 is never valid", ErrReplay, f.Sender, f.Epoch)
+		return counterZeroError(f)
 	}
-	if n == nil {
-		return nil
+	if f.Epoch == s.epoch { // the common case, without Compare's branches
+		return replayError(f, &s.win)
 	}
-	switch f.Epoch.Compare(n.val.epoch) {
+	switch f.Epoch.Compare(s.epoch) {
 	case -1:
-		return oldEpochError(f, n.val.epoch)
+		return oldEpochError(f, s.epoch)
 	case 1:
 		return nil
 	}
-	return replayError(f, &n.val.win)
+	return replayError(f, &s.win)
 }
 
-// commitLocked records f, which authenticated with the AEAD of node, in its
-// sender's replay state n (nil for a sender without one), checking it again
-// since another Open may have moved the state. o.mu is held.
-func (o *Opener) commitLocked(f FrameInfo, n *lruNode[core.NetID, senderState], node *lruNode[cacheKey, cipher.AEAD]) error {
-	switch {
-	case n == nil:
-		n = o.senders.insert(f.Sender)
-		n.val.epoch = f.Epoch
-		n.val.win.reset()
-	case f.Epoch.Compare(n.val.epoch) < 0:
-		return oldEpochError(f, n.val.epoch)
-	case f.Epoch.Compare(n.val.epoch) > 0:
-		n.val.epoch = f.Epoch
-		n.val.win.reset()
+// commit records f, which authenticated, in its sender's replay state s,
+// checking it again since another Open may have moved the state. s.mu is
+// held.
+func commit(f *FrameInfo, s *sender) error {
+	switch c := f.Epoch.Compare(s.epoch); {
+	case c < 0:
+		return oldEpochError(f, s.epoch)
+	case c > 0:
+		s.epoch = f.Epoch
+		s.win.reset()
 	default:
-		if err := replayError(f, &n.val.win); err != nil {
+		if err := replayError(f, &s.win); err != nil {
 			return err
 		}
 	}
-	n.val.win.mark(f.Counter)
-	n.val.aead = node
-	o.senders.touch(n)
+	s.win.mark(f.Counter)
 	return nil
 }
 
 // replayError returns the ErrReplay error of f against w, or nil when w
 // accepts f's counter.
-func replayError(f FrameInfo, w *window) error {
+func replayError(f *FrameInfo, w *window) error {
 	switch w.check(f.Counter) {
 	case seen:
 		return fmt.Errorf("%w: sender %s epoch %s counter %d already accepted", ErrReplay, f.Sender, f.Epoch, f.Counter)
@@ -346,12 +480,21 @@ func replayError(f FrameInfo, w *window) error {
 		return fmt.Errorf("%w: sender %s epoch %s counter %d older than the window (newest %d)",
 			ErrReplay, f.Sender, f.Epoch, f.Counter, w.top)
 	case zero:
-		return fmt.Errorf("%w: sender %s epoch %s: counter 0 is never valid", ErrReplay, f.Sender, f.Epoch)
+		return counterZeroError(f)
 	}
 	return nil
 }
 
-func oldEpochError(f FrameInfo, newest core.Epoch) error {
+func counterZeroError(f *FrameInfo) error {
+	return fmt.Errorf("%w: sender %s epoch %s: counter 0 is never valid", ErrReplay, f.Sender, f.Epoch)
+}
+
+func oldEpochError(f *FrameInfo, newest core.Epoch) error {
 	return fmt.Errorf("%w: sender %s epoch %s counter %d, newest authenticated epoch %s",
 		ErrOldEpoch, f.Sender, f.Epoch, f.Counter, newest)
+}
+
+func authError(f *FrameInfo, err error) error {
+	return fmt.Errorf("%w: sender %s epoch %s counter %d key id %d: %v",
+		ErrAuth, f.Sender, f.Epoch, f.Counter, f.KeyID, err)
 }

@@ -37,7 +37,7 @@ func TestOpenRoundTrip(t *testing.T) {
 	for i, payload := range [][]byte{nil, {}, []byte("hello"), bytes.Repeat([]byte{0xa5}, 5000)} {
 		f := a.seal(payload, t0())
 		dst := []byte("prefix")
-		got, err := o.Open(dst, f.info, f.ad, f.sealed, t0())
+		got, err := o.Open(dst, &f.info, f.ad, f.sealed, t0())
 		if err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
@@ -296,7 +296,7 @@ func TestOpenTamper(t *testing.T) {
 	}
 	// Dropping or adding a header byte fails too.
 	for _, ad := range [][]byte{f.ad[:len(f.ad)-1], append(bytes.Clone(f.ad), 0), nil} {
-		if _, err := o.Open(nil, f.info, ad, f.sealed, now); !errors.Is(err, crypto.ErrAuth) {
+		if _, err := o.Open(nil, &f.info, ad, f.sealed, now); !errors.Is(err, crypto.ErrAuth) {
 			t.Fatalf("header of %d bytes: error = %v, want %v", len(ad), err, crypto.ErrAuth)
 		}
 	}
@@ -396,7 +396,7 @@ func TestOpenConcurrentSameFrame(t *testing.T) {
 			for w := range workers {
 				wg.Go(func() {
 					<-start
-					opened[w], errs[w] = o.Open(make([]byte, 0, 64), f.info, f.ad, f.sealed, now)
+					opened[w], errs[w] = o.Open(make([]byte, 0, 64), &f.info, f.ad, f.sealed, now)
 				})
 			}
 			close(start)
@@ -675,7 +675,7 @@ func TestOpenAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		f := frames[next]
 		next++
-		if _, err := o.Open(dst, f.info, f.ad, f.sealed, now); err != nil {
+		if _, err := o.Open(dst, &f.info, f.ad, f.sealed, now); err != nil {
 			t.Fatal(err)
 		}
 	})
