@@ -3,6 +3,7 @@ package peerstore_test
 import (
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -101,16 +102,22 @@ func benchHeap(b *testing.B, cfg peerstore.Config) {
 // 4000 nodes, 4 million entries in all (some 140 MB: far beyond the CPU's
 // caches), as a simulation does: each frame, from a node of one of 100
 // domains of 40 nodes, names 32 other nodes of its domain in its seen list,
-// and goes to a store drawn at random. Every node is known and every set
-// formed already, so the cost is that of finding and refreshing 33 known
-// entries in a cache-cold store; ns/touch is the time per entry.
+// and goes to a store drawn at random. Each store first hears of the nodes
+// in an order of its own, so a domain's entries lie apart in memory, then
+// of each domain. Every node is known and every set formed already, so the
+// cost is that of finding and refreshing 33 known entries in a cache-cold
+// store; ns/touch is the time per entry.
 func BenchmarkObserveCold(b *testing.B) {
 	const stores, size, domain, seen = 1000, 4000, 40, 32
 	peers := population(size)
+	rng := rand.New(rand.NewPCG(1, 2))
 	idx := new(peerstore.Index)
 	all := make([]*peerstore.Store, stores)
+	order := slices.Clone(peers)
 	for i := range all {
 		s := peerstore.New(peerstore.Config{Self: peers[(i*37)%size], MaxPeers: size, Index: idx})
+		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		s.ObserveDestinations(order, t0)
 		for d := 0; d < size; d += domain {
 			o := core.Observation{From: peers[d], Via: core.ViaTCP, Now: t0}
 			for _, p := range peers[d+1 : d+domain] {
@@ -120,7 +127,6 @@ func BenchmarkObserveCold(b *testing.B) {
 		}
 		all[i] = s
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
 	frames := make([]core.Observation, 1024)
 	for k := range frames {
 		d := rng.IntN(size/domain) * domain
