@@ -92,13 +92,15 @@
 // Hearing of a known node again, by far the most frequent change in a busy
 // store, writes the time, and a count that orders the entries heard of at
 // one instant, in its entry and nothing else: one cache line beside the
-// index's. Nothing keeps the entries in time order. Expire and
-// Peers read the whole array, in memory order, which suits calls made now
-// and then. Eviction keeps a small heap of candidates, the oldest entries,
+// index's. Nothing keeps the entries in time order. Expire and Peers read
+// the whole array, in memory order, which suits calls made now and then.
+// Eviction keeps a short sorted list of candidates, the oldest entries,
 // picked by one read of the array when none is left: every entry older than
 // the youngest candidate picked is a candidate, an entry that is heard of
-// again drops out, and one that is new or heard of again at a time older
-// than that (a clock stepped back, frames out of order) goes in. Each read
-// of the array yields candidates for MaxPeers/16 evictions (16 at least),
-// so eviction costs O(1) amortised per entry evicted or heard of again.
+// again is skipped when its turn comes, and one that is new or heard of
+// again at a time older than that (a clock stepped back, frames out of
+// order) goes in at its place. Each read of the array yields candidates for
+// MaxPeers/16 evictions (16 at least): an eviction costs about 16 reads of
+// an entry and its share of sorting the candidates, O(log MaxPeers),
+// amortised.
 package peerstore

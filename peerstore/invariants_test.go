@@ -56,16 +56,18 @@ func (s *Store) check() error {
 		return fmt.Errorf("private index of %d numbers, %d entries", s.index.n, len(s.entries)-1)
 	}
 
-	// Eviction candidates: a min-heap; every known entry older than the
-	// bound is a candidate with its time; no candidate when there is no
-	// bound.
+	// Eviction candidates: sorted; every known entry older than the bound
+	// is a candidate with its time; no candidate when there is no bound.
+	if s.first >= len(s.old) && (s.first != 0 || len(s.old) != 0) {
+		return fmt.Errorf("candidates from %d of %d", s.first, len(s.old))
+	}
 	if (len(s.old) == 0) != (s.bound == candidate{last: noBound}) {
 		return fmt.Errorf("%d candidates, bound %+v", len(s.old), s.bound)
 	}
 	has := map[candidate]bool{}
-	for k, c := range s.old {
-		if k > 0 && older(c, s.old[(k-1)/2]) {
-			return fmt.Errorf("candidate %d older than its parent", k)
+	for k, c := range s.old[s.first:] {
+		if k > 0 && older(c, s.old[s.first+k-1]) {
+			return fmt.Errorf("candidate %d out of order", s.first+k)
 		}
 		if c.i <= 0 || int(c.i) >= len(s.entries) {
 			return fmt.Errorf("candidate %+v out of the entries", c)

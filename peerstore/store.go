@@ -77,12 +77,14 @@ type Store struct {
 	entries []entry
 	live    int // known entries
 
-	// old holds candidates for eviction, a min-heap in eviction order
-	// (see compare) of entries with the time and sequence they had when
-	// they went in: a candidate whose entry has been heard of since, or
-	// forgotten, is stale and skipped. Every known entry older than bound
-	// is a candidate; when old is empty, bound is noBound. See trim.
+	// old[first:] are the candidates for eviction, sorted in eviction
+	// order (see compare): entries with the time and sequence they had
+	// when they went in. A candidate whose entry has been heard of since,
+	// or forgotten, is stale and skipped. Every known entry older than
+	// bound is a candidate; when there is none, old is empty and bound is
+	// noBound. See trim.
 	old   []candidate
+	first int
 	bound candidate
 	seq   uint32 // the last entry.seq given
 
@@ -303,9 +305,10 @@ func (s *Store) Peers(now time.Time) []core.NetID {
 	}
 	cutoff := s.cutoff(now)
 	out := make([]core.NetID, 0, s.live)
-	for i, e := range s.entries {
-		if e.known() && e.last >= cutoff {
-			out = append(out, s.ids[i-1])
+	ids := s.ids[:len(s.entries)-1]
+	for num := range ids {
+		if e := &s.entries[num+1]; e.last >= cutoff && e.known() {
+			out = append(out, ids[num])
 		}
 	}
 	if len(out) == 0 {
@@ -549,24 +552,6 @@ func older(a, b candidate) bool {
 	return a.last < b.last || a.last == b.last && int32(a.seq-b.seq) < 0
 }
 
-// oldDown restores the min-heap property of h, oldest first, below j.
-func oldDown(h []candidate, j int) {
-	for {
-		first, l := j, 2*j+1
-		if l < len(h) && older(h[l], h[first]) {
-			first = l
-		}
-		if r := l + 1; r < len(h) && older(h[r], h[first]) {
-			first = r
-		}
-		if first == j {
-			return
-		}
-		h[j], h[first] = h[first], h[j]
-		j = first
-	}
-}
-
 // youngDown restores the max-heap property of h, youngest first, below j.
 func youngDown(h []candidate, j int) {
 	for {
@@ -594,25 +579,20 @@ func (s *Store) candidate(i int32) {
 	if s.bound.i == 0 || !older(c, s.bound) {
 		return
 	}
-	if len(s.old) >= 2*s.batch() {
+	if len(s.old)-s.first >= 2*s.batch() {
 		// Too many stale candidates: start afresh when one is needed.
 		s.dropOld()
 		return
 	}
-	s.old = append(s.old, c)
-	for k := len(s.old) - 1; k > 0; {
-		p := (k - 1) / 2
-		if !older(s.old[k], s.old[p]) {
-			break
-		}
-		s.old[k], s.old[p] = s.old[p], s.old[k]
-		k = p
-	}
+	// In its place: O(batch()) for an entry older than the bound, which
+	// takes a clock stepped back or frames out of order.
+	k, _ := slices.BinarySearchFunc(s.old[s.first:], c, compare)
+	s.old = slices.Insert(s.old, s.first+k, c)
 }
 
 // dropOld forgets every candidate.
 func (s *Store) dropOld() {
-	s.old = s.old[:0]
+	s.old, s.first = s.old[:0], 0
 	s.bound = candidate{last: noBound}
 }
 
@@ -629,23 +609,27 @@ func (s *Store) batch() int {
 // Entries are not kept in time order, which would cost several cache
 // misses whenever a node is heard of again. Eviction takes its victims
 // from the candidates instead: when none is left, selectOld reads every
-// entry and picks the batch() oldest at once, the youngest of them as the
-// bound. Then every known entry older than the bound is a candidate:
-// entries only ever get younger as they are heard of, and touch makes a
-// candidate of an entry that is new or heard of again and still older than
-// the bound (clocks stepped back, frames out of order). A candidate that
-// was heard of or forgotten since it went in is stale: its entry is
-// younger than the bound, or a candidate again with its new time, or gone.
-// So the oldest candidate that is not stale is the oldest entry. Each
-// selection reads the entries once and yields batch() candidates, each
-// evicted or made stale by hearing of its node again: O(1) amortised per
-// eviction or per touch.
+// entry and picks the batch() oldest at once, sorted, the youngest of them
+// as the bound. Then every known entry older than the bound is a
+// candidate: entries only ever get younger as they are heard of, and touch
+// makes a candidate of an entry that is new or heard of again and still
+// older than the bound (clocks stepped back, frames out of order). A
+// candidate that was heard of or forgotten since it went in is stale: its
+// entry is younger than the bound, or a candidate again with its new time,
+// or gone. So the oldest candidate that is not stale is the oldest entry.
+// Each selection reads the entries once and yields batch() candidates,
+// each evicted or made stale by hearing of its node again: O(1) reads of
+// an entry, and O(log batch()) comparisons to sort, amortised per eviction
+// or per touch.
 func (s *Store) trim() {
 	for s.live > s.maxPeers {
-		if len(s.old) == 0 {
+		if s.first == len(s.old) {
 			s.selectOld()
 		}
-		c := s.popOld()
+		c := s.old[s.first]
+		if s.first++; s.first == len(s.old) {
+			s.dropOld()
+		}
 		if e := &s.entries[c.i]; e.seq == c.seq && e.last == c.last && e.known() {
 			s.remove(c.i)
 			s.evicted++
@@ -655,8 +639,11 @@ func (s *Store) trim() {
 }
 
 // selectOld makes the batch() oldest entries the candidates, and the bound
-// the youngest of them. It keeps them in a max-heap while it reads the
-// entries, then makes that a min-heap.
+// the youngest of them, sorted. It takes the first batch() entries it
+// reads, then keeps the oldest in a max-heap, made only once an entry older
+// than the youngest taken comes: often none does, for entries tend to lie
+// in memory in the order they were first heard of, and the oldest then
+// come first, already sorted.
 func (s *Store) selectOld() {
 	k := min(s.batch(), s.live)
 	old := s.old[:0]
@@ -666,37 +653,46 @@ func (s *Store) selectOld() {
 			old = append(old, candidate{last: e.last, seq: e.seq, i: int32(i)})
 		}
 	}
-	for j := len(old)/2 - 1; j >= 0; j-- {
-		youngDown(old, j)
+	youngest := old[0]
+	for _, c := range old[1:] {
+		if older(youngest, c) {
+			youngest = c
+		}
 	}
+	heaped := false
 	for ; i < len(s.entries); i++ {
 		e := &s.entries[i]
 		if !e.known() {
 			continue
 		}
-		if c := (candidate{last: e.last, seq: e.seq, i: int32(i)}); older(c, old[0]) {
-			old[0] = c
-			youngDown(old, 0)
+		c := candidate{last: e.last, seq: e.seq, i: int32(i)}
+		if !older(c, youngest) {
+			continue
+		}
+		if !heaped {
+			for j := len(old)/2 - 1; j >= 0; j-- {
+				youngDown(old, j)
+			}
+			heaped = true
+		}
+		old[0] = c
+		youngDown(old, 0)
+		youngest = old[0]
+	}
+	s.bound = youngest
+	if heaped || !slices.IsSortedFunc(old, compare) {
+		if !heaped {
+			for j := len(old)/2 - 1; j >= 0; j-- {
+				youngDown(old, j)
+			}
+		}
+		// Heapsort: the youngest to the end, one by one.
+		for end := len(old) - 1; end > 0; end-- {
+			old[0], old[end] = old[end], old[0]
+			youngDown(old[:end], 0)
 		}
 	}
-	s.bound = old[0]
-	for j := len(old)/2 - 1; j >= 0; j-- {
-		oldDown(old, j)
-	}
-	s.old = old
-}
-
-// popOld removes and returns the oldest candidate.
-func (s *Store) popOld() candidate {
-	c := s.old[0]
-	n := len(s.old) - 1
-	s.old[0] = s.old[n]
-	s.old = s.old[:n]
-	oldDown(s.old, 0)
-	if n == 0 {
-		s.dropOld()
-	}
-	return c
+	s.old, s.first = old, 0
 }
 
 // remove forgets entry i.
