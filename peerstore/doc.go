@@ -14,8 +14,12 @@
 // to it, when it sends a frame, and when a received frame names it in its
 // seen list, its others or its distribution list. [Store.Peers] returns every
 // known node heard of within [Config.MaxAge], never the local node.
-// [Store.Expire] forgets the others; beyond [Config.MaxPeers] entries the
-// node heard of longest ago is evicted.
+// [Store.Expire] forgets the others, exactly those, oldest first. Beyond
+// [Config.MaxPeers] entries, the call that added them evicts the nodes heard
+// of longest ago before it returns, down to exactly MaxPeers. Expiry and
+// eviction both go by the time a node was last heard of and, among nodes
+// heard of at the same instant, by the order they were heard of then, first
+// first: how a store numbers its NetIDs never shows in what it forgets.
 //
 // A seen list entry (X, n) in a frame from F says "F receives X's multicast
 // up to sequence n". When X is the local node it is a first-hand report:
@@ -64,23 +68,39 @@
 //
 // A simulation holds thousands of stores of thousands of entries each, so
 // the store is laid out for the garbage collector and the caches. Entries
-// hold no pointer, so the collector never scans them: they live in a slab
-// (a slice with a free list) and link to each other, in last-heard order
-// and in label sets, by their int32 index in it; label sets live in a slab
-// of their own, their members as slices of indices; times are int64
-// nanoseconds since the store's epoch, the first time it is given, which
-// suits any clock and keeps comparing monotonic readings. An entry takes 32
-// bytes; first-hand reports, which only the nodes of the local domain send,
-// live in a slab of their own.
+// hold no pointer, so the collector never scans them: they live in an array
+// and label sets name their members by their int32 index in it; label sets
+// live in a slab of their own, their members as slices of indices; times are
+// int64 nanoseconds since the store's epoch, the first time it is given,
+// which suits any clock and keeps comparing monotonic readings. An entry
+// takes 24 bytes; first-hand reports, which only the nodes of the local
+// domain send, live in a slab of their own.
 //
 // An entry is found through an [Index], which numbers NetIDs densely and
 // keeps the NetID of each number: the store hashes a NetID once, in the
-// index, then reads its entry in a slot array indexed by the number. Stores
-// may share one index ([Config.Index]), which is what a process holding many
-// nodes wants: each NetID is hashed and kept once for all of them. A shared
-// index never forgets a NetID, so it suits a fixed population. A store with
-// no Config.Index has a private index, which it compacts in place when more
-// than half of its numbers no longer name an entry: churn leaves its size
-// bounded by about twice the number of entries, at an amortised cost of
-// O(1) per entry.
+// index, without taking a lock, then finds the entry at that number in its
+// array. Stores may share one index ([Config.Index]), which is what a
+// process holding many nodes wants: each NetID is hashed and kept once for
+// all of them. A shared index never forgets a NetID, so it suits a fixed
+// population; each store's array then spans every number up to the highest
+// it has met, 24 bytes each, known to the store or not. A
+// store with no Config.Index has a private index, which it compacts in
+// place when more than half of its numbers no longer name an entry: churn
+// leaves its size bounded by about twice the number of entries, at an
+// amortised cost of O(1) per entry.
+//
+// Hearing of a known node again, by far the most frequent change in a busy
+// store, writes the time, and a count that orders the entries heard of at
+// one instant, in its entry and nothing else: one cache line beside the
+// index's. Nothing keeps the entries in time order. Expire and Peers read
+// the whole array, in memory order, which suits calls made now and then.
+// Eviction keeps a short sorted list of candidates, the oldest entries,
+// picked by one read of the array when none is left: every entry older than
+// the youngest candidate picked is a candidate, an entry that is heard of
+// again is skipped when its turn comes, and one that is new or heard of
+// again at a time older than that (a clock stepped back, frames out of
+// order) goes in at its place. Each read of the array yields candidates for
+// MaxPeers/16 evictions (16 at least): an eviction costs about 16 reads of
+// an entry and its share of sorting the candidates, O(log MaxPeers),
+// amortised.
 package peerstore

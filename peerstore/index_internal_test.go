@@ -67,8 +67,8 @@ func TestIndexNumbers(t *testing.T) {
 					t.Fatalf("lookup(%v) = %d for a NetID never numbered", tc.id(i), num)
 				}
 			}
-			if x.Len() != tc.n || 2*tc.n > len(x.tab) {
-				t.Errorf("%d NetIDs in a table of %d slots, want %d in at least %d", x.Len(), len(x.tab), tc.n, 2*tc.n)
+			if tab := x.t.Load().tab; x.Len() != tc.n || 2*tc.n > len(tab) {
+				t.Errorf("%d NetIDs in a table of %d slots, want %d in at least %d", x.Len(), len(tab), tc.n, 2*tc.n)
 			}
 		})
 	}

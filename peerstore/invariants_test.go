@@ -17,69 +17,69 @@ func (s *Store) check() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	// The list holds every live entry once, ordered by last heard, and
-	// each is its NetID's slot.
+	// The entries cover the numbers the store has seen; a known entry is
+	// a valid NetID's, numbered as the index says; the others are zero.
 	n := 0
-	var prev int32
-	for i := s.head; i != 0; i = s.entries[i].next {
-		n++
-		if n > s.live {
-			return fmt.Errorf("list longer than the %d live entries", s.live)
-		}
+	if len(s.entries)-1 > len(s.ids) {
+		return fmt.Errorf("%d entries for %d NetIDs", len(s.entries)-1, len(s.ids))
+	}
+	for i := 1; i < len(s.entries); i++ {
 		e := &s.entries[i]
-		id := s.id(i)
-		if e.prev != prev {
-			return fmt.Errorf("%s: prev link broken", id)
+		if !e.known() {
+			if *e != (entry{}) {
+				return fmt.Errorf("entry %d not known, not cleared: %+v", i, *e)
+			}
+			continue
 		}
-		if prev != 0 && s.entries[prev].last > e.last {
-			return fmt.Errorf("%s (%v) after %s (%v): list out of order", id, e.last, s.id(prev), s.entries[prev].last)
-		}
-		if int(e.num) >= len(s.slot) || s.slot[e.num] != i {
-			return fmt.Errorf("%s: in the list, not in its slot", id)
-		}
+		n++
+		id := s.id(int32(i))
 		if id == s.self || !id.IsValid() {
 			return fmt.Errorf("entry for %s", id)
 		}
-		if num, ok := s.index.lookup(id); !ok || num != e.num {
-			return fmt.Errorf("%s: number %d, the index says %d, %v", id, e.num, num, ok)
+		if num, ok := s.index.lookup(id); !ok || int(num) != i-1 {
+			return fmt.Errorf("%s: entry %d, the index says number %d, %v", id, i, num, ok)
 		}
-		prev = i
 	}
-	if prev != s.tail || n != s.live {
-		return fmt.Errorf("list of %d entries, tail %v, %d live", n, prev == s.tail, s.live)
+	if s.entries[0] != (entry{}) {
+		return fmt.Errorf("entry 0 used: %+v", s.entries[0])
+	}
+	if n != s.live {
+		return fmt.Errorf("%d known entries, %d live", n, s.live)
 	}
 	if s.live > s.maxPeers {
 		return fmt.Errorf("%d entries over the cap %d", s.live, s.maxPeers)
 	}
+	if s.private && len(s.entries)-1 > max(minCompact, 2*s.live) {
+		return fmt.Errorf("private index of %d numbers for %d entries", len(s.entries)-1, s.live)
+	}
+	if s.private && len(s.entries)-1 != s.index.n {
+		return fmt.Errorf("private index of %d numbers, %d entries", s.index.n, len(s.entries)-1)
+	}
 
-	// The slab: every entry is live or free; slots point to live entries.
-	free := 0
-	for i := s.free; i != 0; i = s.entries[i].next {
-		free++
-		if free > len(s.entries) {
-			return fmt.Errorf("free list loops")
-		}
-		if e := s.entries[i]; e != (entry{next: e.next}) {
-			return fmt.Errorf("free entry %d not cleared: %+v", i, e)
-		}
+	// Eviction candidates: sorted; every known entry older than the bound
+	// is a candidate with its time; no candidate when there is no bound.
+	if s.first >= len(s.old) && (s.first != 0 || len(s.old) != 0) {
+		return fmt.Errorf("candidates from %d of %d", s.first, len(s.old))
 	}
-	if free+s.live != len(s.entries)-1 {
-		return fmt.Errorf("%d free and %d live entries in a slab of %d", free, s.live, len(s.entries)-1)
+	if (len(s.old) == 0) != (s.bound == candidate{last: noBound}) {
+		return fmt.Errorf("%d candidates, bound %+v", len(s.old), s.bound)
 	}
-	slots := 0
-	for num, i := range s.slot {
-		if i != 0 {
-			slots++
-			if s.entries[i].num != uint32(num) {
-				return fmt.Errorf("slot %d points to the entry of number %d", num, s.entries[i].num)
+	has := map[candidate]bool{}
+	for k, c := range s.old[s.first:] {
+		if k > 0 && older(c, s.old[s.first+k-1]) {
+			return fmt.Errorf("candidate %d out of order", s.first+k)
+		}
+		if c.i <= 0 || int(c.i) >= len(s.entries) {
+			return fmt.Errorf("candidate %+v out of the entries", c)
+		}
+		has[c] = true
+	}
+	for i := 1; i < len(s.entries); i++ {
+		if e := &s.entries[i]; e.known() && s.bound.i != 0 {
+			if c := s.candidateOf(int32(i)); older(c, s.bound) && !has[c] {
+				return fmt.Errorf("%s (%v) older than the bound, not a candidate", s.id(int32(i)), e.last)
 			}
 		}
-	}
-	if slots != s.live || len(s.slot) != len(s.ids) {
-		return fmt.Errorf("%d slots in use of %d, %d live entries, %d numbers", slots, len(s.slot), s.live, len(s.ids))
-	}
-	if s.private && len(s.ids) > max(minCompact, 2*s.live) {
-		return fmt.Errorf("private index of %d numbers for %d entries", len(s.ids), s.live)
 	}
 
 	// Sets: members point back; keys are distinct among live sets; the
@@ -88,8 +88,12 @@ func (s *Store) check() error {
 	reportsHeld := map[int32]bool{}
 	keys := map[core.NetID]string{s.self: "local domain"}
 	sets := map[int32]bool{}
-	for i := s.head; i != 0; i = s.entries[i].next {
+	for k := 1; k < len(s.entries); k++ {
+		i := int32(k)
 		e := &s.entries[i]
+		if !e.known() {
+			continue
+		}
 		id := s.id(i)
 		if e.report != 0 {
 			reports++
@@ -150,7 +154,7 @@ func (s *Store) check() error {
 		return fmt.Errorf("local domain keyed %s", s.sets[localSet].key)
 	}
 	for _, m := range s.sets[localSet].members {
-		if s.entries[m].set != localSet || s.slot[s.entries[m].num] != m {
+		if s.entries[m].set != localSet || !s.entries[m].known() {
 			return fmt.Errorf("local member %s broken", s.id(m))
 		}
 	}
@@ -188,33 +192,44 @@ func (s *Store) lastHeard(id core.NetID) time.Time {
 	return s.time(s.entries[s.find(id)].last)
 }
 
-// TestClockSteppedBack checks that an entry heard of before more than
-// maxWalk later entries is placed after them, heard of at the time of the
-// maxWalk-th latest.
+// TestClockSteppedBack checks that an entry heard of at a time before many
+// later entries keeps that time, exactly, and is the first evicted.
 func TestClockSteppedBack(t *testing.T) {
 	self := core.NetIDFrom4([4]byte{10, 0, 0, 255}, 29999)
-	s := New(Config{Self: self, MaxAge: time.Minute})
+	s := New(Config{Self: self, MaxAge: time.Minute, MaxPeers: 41})
 	t0 := time.Unix(1_700_000_000, 0)
+	node := func(i int) core.NetID { return core.NetIDFrom4([4]byte{10, 0, 0, byte(1 + i)}, 29999) }
 	for i := range 40 {
-		s.ObserveDestinations([]core.NetID{core.NetIDFrom4([4]byte{10, 0, 0, byte(1 + i)}, 29999)}, t0.Add(time.Duration(i)*time.Second))
+		s.ObserveDestinations([]core.NetID{node(i)}, t0.Add(time.Duration(i)*time.Second))
 	}
 	late := core.NetIDFrom4([4]byte{10, 0, 1, 1}, 29999)
-	s.ObserveDestinations([]core.NetID{late}, t0) // 39 s back
+	s.ObserveDestinations([]core.NetID{late}, t0.Add(-time.Second)) // 40 s back
 	if err := s.check(); err != nil {
 		t.Fatal(err)
 	}
-	// 40 entries at 0..39 s; the 16th latest was heard of at 23 s.
-	if got, want := s.lastHeard(late), t0.Add(23*time.Second); !got.Equal(want) {
+	if got, want := s.lastHeard(late), t0.Add(-time.Second); !got.Equal(want) {
 		t.Errorf("recorded at %v, want %v", got.Sub(t0), want.Sub(t0))
 	}
-	// A small step back is exact.
-	near := core.NetIDFrom4([4]byte{10, 0, 1, 2}, 29999)
-	s.ObserveDestinations([]core.NetID{near}, t0.Add(30*time.Second))
-	if got, want := s.lastHeard(near), t0.Add(30*time.Second); !got.Equal(want) {
-		t.Errorf("recorded at %v, want %v", got.Sub(t0), want.Sub(t0))
-	}
+	s.ObserveDestinations([]core.NetID{core.NetIDFrom4([4]byte{10, 0, 1, 2}, 29999)}, t0.Add(40*time.Second))
 	if err := s.check(); err != nil {
 		t.Fatal(err)
+	}
+	if s.find(late) != 0 || s.find(node(0)) == 0 || s.Stats().Evicted != 1 {
+		t.Errorf("evicted %d; %s known %v, %s known %v", s.Stats().Evicted, late, s.find(late) != 0, node(0), s.find(node(0)) != 0)
+	}
+	// The next eviction takes the next oldest, from the candidates picked
+	// for the first; a node heard of again at a time older than all of them
+	// becomes a candidate, and the next to go.
+	s.ObserveDestinations([]core.NetID{core.NetIDFrom4([4]byte{10, 0, 1, 3}, 29999)}, t0.Add(41*time.Second))
+	if s.find(node(0)) != 0 || s.Stats().Evicted != 2 {
+		t.Errorf("evicted %d; %s known %v", s.Stats().Evicted, node(0), s.find(node(0)) != 0)
+	}
+	s.ObserveDestinations([]core.NetID{late}, t0.Add(-time.Second))
+	if err := s.check(); err != nil {
+		t.Fatal(err)
+	}
+	if s.find(late) != 0 || s.find(node(1)) == 0 || s.Stats().Evicted != 3 {
+		t.Errorf("evicted %d; %s known %v, %s known %v", s.Stats().Evicted, late, s.find(late) != 0, node(1), s.find(node(1)) != 0)
 	}
 }
 
@@ -318,9 +333,9 @@ func TestPrivateIndexCompacts(t *testing.T) {
 		}
 		numbers = s.index.Len()
 		// Compaction comes at the end of a call that leaves more than twice
-		// as many numbers as entries; append may double the slots' array.
-		if limit := 2*maxPeers + batch + 3; numbers > limit || cap(s.slot) > 2*limit || len(s.entries) > maxPeers+batch+4 {
-			t.Fatalf("after %d nodes: %d numbers, %d slots, a slab of %d entries", i+batch, numbers, cap(s.slot), len(s.entries))
+		// as many numbers as entries; growing may double the entries' array.
+		if limit := 2*maxPeers + batch + 3; numbers > limit || len(s.entries) != numbers+1 || cap(s.entries) > 2*limit {
+			t.Fatalf("after %d nodes: %d numbers, %d entries (room for %d)", i+batch, numbers, len(s.entries), cap(s.entries))
 		}
 		if i%1000 == 0 {
 			if err := s.check(); err != nil {
@@ -349,11 +364,11 @@ func TestPrivateIndexCompacts(t *testing.T) {
 }
 
 // TestEntryLayout checks what the package documentation says of an entry:
-// 32 bytes, and no pointer for the garbage collector to follow.
+// 24 bytes, and no pointer for the garbage collector to follow.
 func TestEntryLayout(t *testing.T) {
 	typ := reflect.TypeFor[entry]()
-	if typ.Size() != 32 {
-		t.Errorf("an entry takes %d bytes, want 32", typ.Size())
+	if typ.Size() != 24 {
+		t.Errorf("an entry takes %d bytes, want 24", typ.Size())
 	}
 	for f := range typ.Fields() {
 		switch f.Type.Kind() {

@@ -1,6 +1,7 @@
 package peerstore
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -21,11 +22,15 @@ type Config struct {
 	// as an entry, and the node first-hand reports are about.
 	Self core.NetID
 	// MaxAge is how long an entry lives without being heard of (as a
-	// sender, a destination, or in a received list). Zero or negative
-	// means DefaultMaxAge.
+	// sender, a destination, or in a received list): Peers leaves out, and
+	// Expire removes, exactly the entries last heard of more than MaxAge
+	// before the time they are given. Zero or negative means
+	// DefaultMaxAge.
 	MaxAge time.Duration
-	// MaxPeers caps the number of entries. Beyond it, the entry heard of
-	// longest ago is evicted. Zero or negative means DefaultMaxPeers;
+	// MaxPeers caps the number of entries: every call that adds entries
+	// beyond it evicts, before it returns, the entries heard of longest ago
+	// (among those heard of at the same instant, the first heard of) until
+	// exactly MaxPeers are left. Zero or negative means DefaultMaxPeers;
 	// more than 2³⁰ means 2³⁰.
 	MaxPeers int
 	// Index, when not nil, is the [Index] the store numbers NetIDs in,
@@ -50,12 +55,13 @@ type Stats struct {
 
 // Store is a [core.PeerStore]. It is safe for concurrent use; one mutex
 // guards it and no method blocks on anything else (a shared [Index] has a
-// lock of its own, held only to look a NetID up or to add one).
+// lock of its own, held only to number a new NetID: looking one up takes no
+// lock).
 //
 // Its entries hold no pointer, so the garbage collector does not scan them:
-// they live in a slab and link to each other by their index in it, times are
-// int64 nanoseconds since the store's epoch (the first time it was given),
-// and a NetID is found through the [Index]'s number for it.
+// they live in an array indexed by the [Index]'s number for their NetID,
+// and label sets name them by their index in it; times are int64 nanoseconds
+// since the store's epoch (the first time it was given).
 type Store struct {
 	mu       sync.Mutex
 	self     core.NetID
@@ -65,12 +71,22 @@ type Store struct {
 	index   *Index
 	private bool         // index is the store's own, renumbered by compact
 	ids     []core.NetID // index.netIDs(), covering the number of every entry
-	slot    []int32      // by number: the entry of that NetID, 0 for none
 
-	entries    []entry // the slab; entries[0] is never used, so 0 means none
-	free       int32   // first free entry of the slab, linked by next
-	live       int     // entries in use
-	head, tail int32   // every entry, ordered by last heard, oldest first
+	// entries holds the entry of the NetID numbered num at num+1, known or
+	// not; entries[0] is never used, so 0 means none.
+	entries []entry
+	live    int // known entries
+
+	// old[first:] are the candidates for eviction, sorted in eviction
+	// order (see compare): entries with the time and sequence they had
+	// when they went in. A candidate whose entry has been heard of since,
+	// or forgotten, is stale and skipped. Every known entry older than
+	// bound is a candidate; when there is none, old is empty and bound is
+	// noBound. See trim.
+	old   []candidate
+	first int
+	bound candidate
+	seq   uint32 // the last entry.seq given
 
 	epoch    time.Time // times are kept as nanoseconds since epoch
 	hasEpoch bool
@@ -88,28 +104,51 @@ type Store struct {
 	reports          int
 	expired, evicted uint64
 
-	seen    []int32 // scratch for Observe, kept to spare an allocation per frame
+	seen    []int32 // scratch for Observe and Expire, kept to spare an allocation per call
 	learned bool    // whether the current Observe taught anything
 }
 
 var _ core.PeerStore = (*Store)(nil)
 
-// entry is one known node, 32 bytes without a pointer. In prev, next, set
-// and report, 0 means none.
+// entry is what a store knows of one node, 24 bytes without a pointer; an
+// entry not known is all zero. In set and report, 0 means none.
 type entry struct {
-	last int64  // when it was last heard of, in nanoseconds since the epoch
-	num  uint32 // its NetID's number in the index
+	last int64 // when it was last heard of, in nanoseconds since the epoch
 
-	prev, next int32 // neighbours in last-heard order; next also links the free entries
+	// seq orders the entries last heard of at one instant: the store
+	// counts the times an entry is new or heard of later than it was, and
+	// seq is the count when this one last was. 0 means not known.
+	seq uint32
 
 	set    int32 // its label set, 0 when it is alone (its key is its NetID)
 	member int32 // its index in the set's members
 
 	// report is its first-hand report, in Store.reps. Few nodes report
 	// (those of the local domain): the reports live apart, so that an
-	// entry takes two thirds of the room it would take with one.
+	// entry takes 24 bytes rather than the 40 it would take with one.
 	report int32
 }
+
+// known reports whether e is the entry of a known node.
+func (e *entry) known() bool { return e.seq != 0 }
+
+// candidate is an entry that trim may evict, with its last and seq as it
+// went in.
+type candidate struct {
+	last int64
+	seq  uint32
+	i    int32 // the entry
+}
+
+// candidateOf returns entry i as a candidate.
+func (s *Store) candidateOf(i int32) candidate {
+	e := &s.entries[i]
+	return candidate{last: e.last, seq: e.seq, i: i}
+}
+
+// noBound is Store.bound's time when there is no candidate: no entry is
+// older than candidate{last: noBound}.
+const noBound = math.MinInt64
 
 // firstHand is a first-hand report.
 type firstHand struct {
@@ -149,6 +188,7 @@ func New(cfg Config) *Store {
 		maxPeers: min(cfg.MaxPeers, maxMaxPeers),
 		index:    cfg.Index,
 		entries:  make([]entry, 1),
+		bound:    candidate{last: noBound},
 		sets:     make([]labelSet, localSet+1),
 		ghosts:   make(map[core.NetID]int32),
 	}
@@ -256,6 +296,7 @@ func (s *Store) hint(first, e int32) int32 {
 
 // Peers returns every node heard of within MaxAge of now, without the local
 // node, sorted by [core.NetID.Compare]: a new slice, nil when there is none.
+// It reads every entry, in the order they lie in memory.
 func (s *Store) Peers(now time.Time) []core.NetID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -264,8 +305,11 @@ func (s *Store) Peers(now time.Time) []core.NetID {
 	}
 	cutoff := s.cutoff(now)
 	out := make([]core.NetID, 0, s.live)
-	for i := s.tail; i != 0 && s.entries[i].last >= cutoff; i = s.entries[i].prev {
-		out = append(out, s.ids[s.entries[i].num])
+	ids := s.ids[:len(s.entries)-1]
+	for num := range ids {
+		if e := &s.entries[num+1]; e.last >= cutoff && e.known() {
+			out = append(out, ids[num])
+		}
 	}
 	if len(out) == 0 {
 		return nil
@@ -310,7 +354,11 @@ func (s *Store) Domain(id core.NetID) (key core.NetID, ok bool) {
 }
 
 // Expire forgets every entry not heard of within MaxAge of now, with its
-// report and its place in its label set.
+// report and its place in its label set, oldest first (among those heard
+// of at the same instant, the first heard of first), as evictions go. It
+// reads every entry, in the order they lie in memory: it is meant to be
+// called now and then (the engine calls it every MessageTTL/4), not for
+// every frame.
 func (s *Store) Expire(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -318,10 +366,22 @@ func (s *Store) Expire(now time.Time) {
 		return
 	}
 	cutoff := s.cutoff(now)
-	for s.head != 0 && s.entries[s.head].last < cutoff {
-		s.remove(s.head)
+	gone := s.seen[:0]
+	for i := range s.entries {
+		if e := &s.entries[i]; e.known() && e.last < cutoff {
+			gone = append(gone, int32(i))
+		}
+	}
+	// In that order, the store's answers do not depend on how its NetIDs
+	// are numbered (label sets reorder their members as they leave).
+	slices.SortFunc(gone, func(a, b int32) int {
+		return compare(s.candidateOf(a), s.candidateOf(b))
+	})
+	for _, i := range gone {
+		s.remove(i)
 		s.expired++
 	}
+	s.seen = gone[:0]
 	s.compact()
 }
 
@@ -373,36 +433,41 @@ func (s *Store) cutoff(now time.Time) int64 {
 // find returns id's entry, 0 when it has none. It never numbers id.
 func (s *Store) find(id core.NetID) int32 {
 	num, ok := s.index.lookup(id)
-	if !ok || int(num) >= len(s.slot) {
+	if !ok || int(num) >= len(s.entries)-1 || !s.entries[num+1].known() {
 		return 0
 	}
-	return s.slot[num]
+	return int32(num) + 1
 }
 
 // id returns the NetID of entry i.
 func (s *Store) id(i int32) core.NetID {
-	return s.ids[s.entries[i].num]
+	return s.ids[i-1]
 }
 
 // touch records that id was heard of at now and returns its entry, or 0 for
 // an invalid NetID or the local node. It never removes an entry, so entries
-// returned earlier in one call stay valid (though a new entry may move the
-// slab: hold indices, not pointers, across a touch); trim restores the cap.
+// returned earlier in one call stay valid (though a new number may move the
+// array: hold indices, not pointers, across a touch); trim restores the cap.
+//
+// Hearing of a known node again costs a lookup in the index and a write
+// of the entry's time, one cache line: nothing orders the entries by time
+// (see trim and Expire).
 func (s *Store) touch(id core.NetID, now int64) int32 {
 	if !id.IsValid() || id == s.self {
 		return 0
 	}
 	num := s.index.number(id)
-	if int(num) >= len(s.slot) {
-		// A number handed out since the last look: catch up with the index.
-		s.ids = s.index.netIDs()
-		s.slot = append(s.slot, make([]int32, len(s.ids)-len(s.slot))...)
+	i := int32(num) + 1
+	if int(i) >= len(s.entries) {
+		s.grow(i)
 	}
-	if i := s.slot[num]; i != 0 {
-		if e := &s.entries[i]; now > e.last {
-			e.last = now
-			s.unlink(i)
-			s.insert(i)
+	e := &s.entries[i]
+	if e.known() {
+		if now > e.last {
+			e.last, e.seq = now, s.nextSeq()
+			if now <= s.bound.last {
+				s.candidate(i)
+			}
 		}
 		return i
 	}
@@ -418,12 +483,24 @@ func (s *Store) touch(id core.NetID, now int64) int32 {
 			}
 		}
 	}
-	i := s.alloc()
-	s.entries[i] = entry{last: now, num: num}
-	s.slot[num] = i
-	s.insert(i)
+	*e = entry{last: now, seq: s.nextSeq()}
+	s.live++
+	if now <= s.bound.last {
+		s.candidate(i)
+	}
 	s.learned = true
 	return i
+}
+
+// grow makes the entries, and the NetIDs by number, cover entry i: a
+// number handed out since the last look.
+func (s *Store) grow(i int32) {
+	if int(i) > len(s.ids) {
+		s.ids = s.index.netIDs()
+	}
+	n := int(i) + 1
+	// Past the length, the array is zero: see compact.
+	s.entries = slices.Grow(s.entries, n-len(s.entries))[:n]
 }
 
 // newReport keeps r in a free report of the slab, growing it when none is,
@@ -443,80 +520,183 @@ func (s *Store) newReport(r firstHand) int32 {
 	return int32(len(s.reps) - 1)
 }
 
-// alloc returns a free entry of the slab, growing it when none is.
-func (s *Store) alloc() int32 {
-	s.live++
-	if i := s.free; i != 0 {
-		s.free = s.entries[i].next
-		return i
+// nextSeq returns the next entry.seq: one more than the last, never 0.
+func (s *Store) nextSeq() uint32 {
+	s.seq++
+	if s.seq == 0 {
+		s.seq = 1
 	}
-	s.entries = append(s.entries, entry{})
-	return int32(len(s.entries) - 1)
+	return s.seq
 }
 
-// maxWalk bounds how far insert looks back for an entry's place.
-const maxWalk = 16
+// compare orders entries for eviction and expiry, as they were when a and
+// b were taken: -1 when a goes first, 1 when b does, 0 when they are one
+// entry at one time. The entry heard of longest ago goes first; among
+// entries heard of at one instant, the one heard of first, as seq tells
+// (the difference of two seqs taken less than 2³¹ hearings apart orders
+// them, across the wrap from 2³² − 1 to 1). That order follows from the
+// calls a store is given, whatever its NetIDs' numbers, so two stores fed
+// alike forget alike.
+func compare(a, b candidate) int {
+	switch {
+	case a.last < b.last:
+		return -1
+	case a.last > b.last:
+		return 1
+	}
+	return int(int32(a.seq - b.seq))
+}
 
-// insert links entry i into the list after the last entry heard of no later
-// than it: O(1) when times arrive in order, at most maxWalk steps otherwise.
-// When more than maxWalk entries were heard of later than i (a clock stepped
-// back), i is recorded as heard of when the maxWalk-th latest was: a little
-// later than it was, so a stepped clock costs precision, never a walk of the
-// whole list.
-func (s *Store) insert(i int32) {
-	e := &s.entries[i]
-	p := s.tail
-	for steps := 0; p != 0 && s.entries[p].last > e.last; steps++ {
-		if steps == maxWalk {
-			e.last = s.entries[p].last
-			break
+// older reports whether a goes before b in eviction order.
+func older(a, b candidate) bool {
+	return a.last < b.last || a.last == b.last && int32(a.seq-b.seq) < 0
+}
+
+// youngDown restores the max-heap property of h, youngest first, below j.
+func youngDown(h []candidate, j int) {
+	for {
+		first, l := j, 2*j+1
+		if l < len(h) && older(h[first], h[l]) {
+			first = l
 		}
-		p = s.entries[p].prev
-	}
-	e.prev = p
-	if p == 0 {
-		e.next = s.head
-		s.head = i
-	} else {
-		e.next = s.entries[p].next
-		s.entries[p].next = i
-	}
-	if e.next == 0 {
-		s.tail = i
-	} else {
-		s.entries[e.next].prev = i
+		if r := l + 1; r < len(h) && older(h[first], h[r]) {
+			first = r
+		}
+		if first == j {
+			return
+		}
+		h[j], h[first] = h[first], h[j]
+		j = first
 	}
 }
 
-// unlink takes entry i out of the list.
-func (s *Store) unlink(i int32) {
-	e := &s.entries[i]
-	if e.prev == 0 {
-		s.head = e.next
-	} else {
-		s.entries[e.prev].next = e.next
+// candidate makes entry i, just heard of no later than the bound, a
+// candidate for eviction if it is older than the bound. That takes a clock
+// that steps back or frames that arrive out of order: times mostly come in
+// order, and the candidates are the oldest entries.
+func (s *Store) candidate(i int32) {
+	c := s.candidateOf(i)
+	if s.bound.i == 0 || !older(c, s.bound) {
+		return
 	}
-	if e.next == 0 {
-		s.tail = e.prev
-	} else {
-		s.entries[e.next].prev = e.prev
+	if len(s.old)-s.first >= 2*s.batch() {
+		// Too many stale candidates: start afresh when one is needed.
+		s.dropOld()
+		return
 	}
-	e.prev, e.next = 0, 0
+	// In its place: O(batch()) for an entry older than the bound, which
+	// takes a clock stepped back or frames out of order.
+	k, _ := slices.BinarySearchFunc(s.old[s.first:], c, compare)
+	s.old = slices.Insert(s.old, s.first+k, c)
 }
 
-// trim evicts the entries heard of longest ago until at most maxPeers are
-// left.
+// dropOld forgets every candidate.
+func (s *Store) dropOld() {
+	s.old, s.first = s.old[:0], 0
+	s.bound = candidate{last: noBound}
+}
+
+// batch is how many candidates selectOld picks at a time: enough to make
+// its read of every entry cost O(1) per eviction, amortised (about 16 reads
+// of an entry each), and few enough to take little room.
+func (s *Store) batch() int {
+	return max(16, s.maxPeers/16)
+}
+
+// trim evicts the entries heard of longest ago (among those heard of at the
+// same instant, the one heard of first) until at most maxPeers are left.
+//
+// Entries are not kept in time order, which would cost several cache
+// misses whenever a node is heard of again. Eviction takes its victims
+// from the candidates instead: when none is left, selectOld reads every
+// entry and picks the batch() oldest at once, sorted, the youngest of them
+// as the bound. Then every known entry older than the bound is a
+// candidate: entries only ever get younger as they are heard of, and touch
+// makes a candidate of an entry that is new or heard of again and still
+// older than the bound (clocks stepped back, frames out of order). A
+// candidate that was heard of or forgotten since it went in is stale: its
+// entry is younger than the bound, or a candidate again with its new time,
+// or gone. So the oldest candidate that is not stale is the oldest entry.
+// Each selection reads the entries once and yields batch() candidates,
+// each evicted or made stale by hearing of its node again: O(1) reads of
+// an entry, and O(log batch()) comparisons to sort, amortised per eviction
+// or per touch.
 func (s *Store) trim() {
 	for s.live > s.maxPeers {
-		s.remove(s.head)
-		s.evicted++
+		if s.first == len(s.old) {
+			s.selectOld()
+		}
+		c := s.old[s.first]
+		if s.first++; s.first == len(s.old) {
+			s.dropOld()
+		}
+		if e := &s.entries[c.i]; e.seq == c.seq && e.last == c.last && e.known() {
+			s.remove(c.i)
+			s.evicted++
+		}
 	}
 	s.compact()
 }
 
-// remove forgets entry i and returns it to the slab's free entries.
+// selectOld makes the batch() oldest entries the candidates, and the bound
+// the youngest of them, sorted. It takes the first batch() entries it
+// reads, then keeps the oldest in a max-heap, made only once an entry older
+// than the youngest taken comes: often none does, for entries tend to lie
+// in memory in the order they were first heard of, and the oldest then
+// come first, already sorted.
+func (s *Store) selectOld() {
+	k := min(s.batch(), s.live)
+	old := s.old[:0]
+	i := 0
+	for ; len(old) < k; i++ {
+		if e := &s.entries[i]; e.known() {
+			old = append(old, candidate{last: e.last, seq: e.seq, i: int32(i)})
+		}
+	}
+	youngest := old[0]
+	for _, c := range old[1:] {
+		if older(youngest, c) {
+			youngest = c
+		}
+	}
+	heaped := false
+	for ; i < len(s.entries); i++ {
+		e := &s.entries[i]
+		if !e.known() {
+			continue
+		}
+		c := candidate{last: e.last, seq: e.seq, i: int32(i)}
+		if !older(c, youngest) {
+			continue
+		}
+		if !heaped {
+			for j := len(old)/2 - 1; j >= 0; j-- {
+				youngDown(old, j)
+			}
+			heaped = true
+		}
+		old[0] = c
+		youngDown(old, 0)
+		youngest = old[0]
+	}
+	s.bound = youngest
+	if heaped || !slices.IsSortedFunc(old, compare) {
+		if !heaped {
+			for j := len(old)/2 - 1; j >= 0; j-- {
+				youngDown(old, j)
+			}
+		}
+		// Heapsort: the youngest to the end, one by one.
+		for end := len(old) - 1; end > 0; end-- {
+			old[0], old[end] = old[end], old[0]
+			youngDown(old[:end], 0)
+		}
+	}
+	s.old, s.first = old, 0
+}
+
+// remove forgets entry i.
 func (s *Store) remove(i int32) {
-	s.unlink(i)
 	s.leave(i)
 	e := &s.entries[i]
 	if e.report != 0 {
@@ -524,9 +704,7 @@ func (s *Store) remove(i int32) {
 		s.freeReps = append(s.freeReps, e.report)
 		s.reports--
 	}
-	s.slot[e.num] = 0
-	*e = entry{next: s.free}
-	s.free = i
+	*e = entry{}
 	s.live--
 }
 
@@ -535,34 +713,50 @@ func (s *Store) remove(i int32) {
 const minCompact = 64
 
 // compact renumbers a private index when more than half of its numbers name
-// no entry, so that churn does not grow it, or the slots, without bound.
-// It works in place: the index keeps the live entries' NetIDs, in the same
-// order, numbered from 0, and its table keeps the room it had, which churn
-// would fill again. It costs O(numbers), after at least half as many new
-// numbers or removals since the last time: O(1) amortised.
+// no entry, so that churn does not grow it, or the entries, without bound.
+// It works in place: the index keeps the known entries' NetIDs, in the same
+// order, numbered from 0, the entries move with their numbers, and the
+// index's table keeps the room it had, which churn would fill again. It
+// costs O(numbers), after at least half as many new numbers or removals
+// since the last time: O(1) amortised.
 func (s *Store) compact() {
 	if !s.private {
 		return
 	}
-	if n := len(s.ids); n <= minCompact || n <= 2*s.live {
+	numbers := len(s.entries) - 1 // a private index numbers only the store's NetIDs, each touched
+	if numbers <= minCompact || numbers <= 2*s.live {
 		return
 	}
 	x := s.index
 	x.mu.Lock() // no other store knows x: for form's sake
 	defer x.mu.Unlock()
+	t := x.t.Load()
 	kept := 0
-	for num, id := range x.ids {
-		i := s.slot[num]
-		if i == 0 {
+	for num := range numbers {
+		e := s.entries[num+1]
+		if !e.known() {
 			continue
 		}
 		// kept <= num: what the loop reads later is not yet overwritten.
-		x.ids[kept] = id
-		s.slot[kept], s.entries[i].num = i, uint32(kept)
+		t.ids[kept] = t.ids[num]
+		s.entries[kept+1] = e
+		if e.set != 0 {
+			s.sets[e.set].members[e.member] = int32(kept + 1)
+		}
 		kept++
 	}
-	x.ids, s.ids, s.slot = x.ids[:kept], x.ids[:kept], s.slot[:kept]
-	x.rehash(len(x.tab)) // the table keeps the room it had, which churn would fill again
+	clear(t.ids[kept:numbers])
+	clear(s.entries[kept+1:]) // grow relies on it
+	s.entries = s.entries[:kept+1]
+	x.n = kept
+	// The table keeps the room it had, which churn would fill again. It
+	// is rewritten in place: no lookup reads a private index but the
+	// store's own, under s.mu.
+	clear(t.tab)
+	for num := range kept {
+		t.put(uint32(num))
+	}
+	s.dropOld() // the candidates name entries by their old numbers
 }
 
 // leave takes entry i out of its label set, if it has one.

@@ -2,6 +2,8 @@ package peerstore_test
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -535,6 +537,35 @@ func TestMaxPeers(t *testing.T) {
 		},
 		want:  ids(1, 2, 3),
 		stats: peerstore.Stats{Entries: 3},
+	}, {
+		name: "among nodes heard of at one instant the first heard of go first",
+		steps: func(s *peerstore.Store) {
+			s.ObserveDestinations(ids(7, 3, 9), at(1))
+			s.ObserveDestinations(ids(5, 1), at(1))
+		},
+		want:  ids(1, 5, 9),
+		stats: peerstore.Stats{Entries: 3, Evicted: 2},
+	}, {
+		name: "one eviction after another, each the oldest",
+		steps: func(s *peerstore.Store) {
+			s.ObserveDestinations(ids(1, 2, 3), at(1))
+			s.ObserveDestinations(ids(4), at(2)) // evicts 1
+			s.ObserveDestinations(ids(2), at(3)) // 2 is no longer the oldest
+			s.ObserveDestinations(ids(5), at(4)) // evicts 3
+			s.ObserveDestinations(ids(6), at(5)) // evicts 4
+		},
+		want:  ids(2, 5, 6),
+		stats: peerstore.Stats{Entries: 3, Evicted: 3},
+	}, {
+		name: "a node heard of at an older time between evictions goes next",
+		steps: func(s *peerstore.Store) {
+			s.ObserveDestinations(ids(1, 2, 3), at(5))
+			s.ObserveDestinations(ids(4), at(6)) // evicts 1
+			s.ObserveDestinations(ids(8), at(1)) // a clock stepped back: evicts 8
+			s.ObserveDestinations(ids(9), at(7)) // evicts 2
+		},
+		want:  ids(3, 4, 9),
+		stats: peerstore.Stats{Entries: 3, Evicted: 3},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -551,6 +582,142 @@ func TestMaxPeers(t *testing.T) {
 				t.Errorf("Stats (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestExpireExact checks that Peers leaves out, and Expire removes, exactly
+// the nodes heard of more than MaxAge before the time they are given, to the
+// nanosecond.
+func TestExpireExact(t *testing.T) {
+	tests := []struct {
+		name string
+		now  time.Time
+		want []core.NetID
+	}{
+		{"MaxAge after the last node", at(2).Add(time.Minute), ids(1, 2)},
+		{"1 ns later", at(2).Add(time.Minute + 1), ids(1)},
+		{"MaxAge after the first node, heard of again", at(3).Add(time.Minute), ids(1)},
+		{"1 ns after that", at(3).Add(time.Minute + 1), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore()
+			s.ObserveDestinations(ids(1, 2), at(2))
+			s.ObserveDestinations(ids(1), at(3))
+			s.ObserveDestinations(ids(1), at(1)) // older: changes nothing
+			if diff := cmp.Diff(tt.want, s.Peers(tt.now), opts); diff != "" {
+				t.Errorf("Peers (-want +got):\n%s", diff)
+			}
+			s.Expire(tt.now)
+			if diff := cmp.Diff(tt.want, s.Peers(at(0)), opts); diff != "" {
+				t.Errorf("Peers after Expire (-want +got):\n%s", diff)
+			}
+			want := peerstore.Stats{Entries: len(tt.want), Expired: uint64(2 - len(tt.want))}
+			if diff := cmp.Diff(want, s.Stats(), opts); diff != "" {
+				t.Errorf("Stats (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestForgetsLikeModel drives stores, with a private index and with a shared
+// one, through seeded random calls (batches of destinations larger than the
+// slack below the cap, a clock that sometimes steps back, many nodes heard
+// of at one instant, expiries) and checks after every call that each knows
+// exactly the nodes a plain model keeps: every node at the latest time it
+// was heard of; after each call beyond the cap, the oldest evicted (by
+// time, then by the order they reached it) down to exactly the cap; on
+// Expire, exactly those heard of more than MaxAge ago removed.
+func TestForgetsLikeModel(t *testing.T) {
+	const pool, maxAge = 300, 20 * time.Second
+	for _, maxPeers := range []int{1, 5, 40, 120} {
+		for seed := range uint64(3) {
+			for _, shared := range []bool{false, true} {
+				t.Run(fmt.Sprintf("cap%d/seed%d/shared=%v", maxPeers, seed, shared), func(t *testing.T) {
+					testForgetsLikeModel(t, seed, pool, maxPeers, maxAge, shared)
+				})
+			}
+		}
+	}
+}
+
+func testForgetsLikeModel(t *testing.T, seed uint64, pool, maxPeers int, maxAge time.Duration, shared bool) {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	cfg := peerstore.Config{Self: self, MaxAge: maxAge, MaxPeers: maxPeers}
+	if shared {
+		cfg.Index = new(peerstore.Index)
+		peerstore.New(peerstore.Config{Self: self, Index: cfg.Index}).ObserveDestinations(ids(pool, pool-1, pool-2), t0)
+	}
+	s := peerstore.New(cfg)
+	type heard struct {
+		last time.Time
+		seq  int // the order of hearings that made a node new or younger
+	}
+	model := map[core.NetID]heard{}
+	var evicted, expired uint64
+	seq := 0
+	now := t0
+	for step := range 600 {
+		switch r := rng.IntN(20); {
+		case r == 0:
+			now = now.Add(-time.Duration(rng.IntN(30)) * time.Second) // a clock stepped back
+		case r < 10:
+			now = now.Add(time.Duration(rng.IntN(2000)) * time.Millisecond) // often 0: ties
+		}
+		if rng.IntN(10) == 0 {
+			s.Expire(now)
+			for id, h := range model {
+				if now.Sub(h.last) > maxAge {
+					delete(model, id)
+					expired++
+				}
+			}
+		} else {
+			batch := make([]core.NetID, 1+rng.IntN(max(2, maxPeers/8)))
+			for k := range batch {
+				batch[k] = n(1 + rng.IntN(pool))
+			}
+			s.ObserveDestinations(batch, now)
+			for _, id := range batch {
+				if id == self {
+					continue
+				}
+				if h, ok := model[id]; !ok || now.After(h.last) {
+					seq++
+					model[id] = heard{now, seq}
+				}
+			}
+			for len(model) > maxPeers {
+				var oldest core.NetID
+				for id, h := range model {
+					if o := model[oldest]; !oldest.IsValid() || h.last.Before(o.last) || h.last.Equal(o.last) && h.seq < o.seq {
+						oldest = id
+					}
+				}
+				delete(model, oldest)
+				evicted++
+			}
+		}
+		if s.Len() > maxPeers {
+			t.Fatalf("step %d: %d entries over the cap %d", step, s.Len(), maxPeers)
+		}
+		want := make([]core.NetID, 0, len(model))
+		for id := range model {
+			want = append(want, id)
+		}
+		slices.SortFunc(want, core.NetID.Compare)
+		var got []core.NetID
+		for i := 1; i <= pool; i++ {
+			if _, ok := s.Domain(n(i)); ok && n(i) != self {
+				got = append(got, n(i))
+			}
+		}
+		if diff := cmp.Diff(want, got, opts, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("step %d: nodes known (-model +store):\n%s", step, diff)
+		}
+		if st := s.Stats(); st.Evicted != evicted || st.Expired != expired {
+			t.Fatalf("step %d: %d evicted, %d expired; the model %d, %d", step, st.Evicted, st.Expired, evicted, expired)
+		}
 	}
 }
 
