@@ -945,7 +945,7 @@ func (e *Engine) Tick(now time.Time) {
 		if e.nextAnnounce.IsZero() || now.Sub(e.lastMcast) >= e.cfg.AnnounceInterval {
 			// Announcements are sent from the start: they are how nodes
 			// of one domain discover each other with no configuration.
-			e.announce(e.shareHints())
+			e.announce(true)
 		}
 		e.nextAnnounce = now.Add(e.cfg.AnnounceInterval)
 	}
@@ -978,22 +978,6 @@ const hintSteps = 4
 
 // hintBackoff bounds, in AnnounceIntervals, the time between hint intakes.
 const hintBackoff = 4
-
-// hintAnnouncers is about how many of one domain's periodic announcements
-// carry grouping hints each AnnounceInterval, whatever the domain's size.
-const hintAnnouncers = 8
-
-// shareHints decides whether the next periodic announcement carries grouping
-// hints. All the nodes of a domain announce to the same receivers, who take
-// hints a few times an interval at most (hintSteps): from a node that hears n
-// others, hints go out with probability hintAnnouncers/n, so a domain sends
-// about hintAnnouncers hint-bearing announcements an interval, enough to
-// feed every intake, and a large domain does not pay for hints that nobody
-// takes. A node that hears few others always adds them.
-func (e *Engine) shareHints() bool {
-	n := e.heard.n
-	return n <= hintAnnouncers || e.rnd.IntN(n) < hintAnnouncers
-}
 
 // hintRetry is how many announcements fit before one more group is tried.
 const hintRetry = 8

@@ -1049,48 +1049,6 @@ func TestEngineTailAnnouncements(t *testing.T) {
 	}
 }
 
-// TestEngineHintShare checks that a node which hears n others adds grouping
-// hints to a periodic announcement with probability 8/n (every time while
-// n <= 8), so that a domain sends about 8 hint-bearing announcements an
-// interval whatever its size.
-func TestEngineHintShare(t *testing.T) {
-	const intervals = 2000
-	for _, tc := range []struct {
-		heard    int
-		min, max int // hint-bearing announcements out of intervals
-	}{
-		{heard: 0, min: intervals, max: intervals},
-		{heard: 8, min: intervals, max: intervals},
-		{heard: 32, min: 420, max: 580},  // 500 expected, sd 19
-		{heard: 100, min: 100, max: 220}, // 160 expected, sd 12
-	} {
-		t.Run(fmt.Sprint("heard ", tc.heard), func(t *testing.T) {
-			ctrl := gomock.NewController(t)
-			store := mocks.NewMockPeerStore(ctrl)
-			allowLearning(store)
-			expectQueries(store, knowledge{samples: []core.Group{grp(21, 22)}})
-			e := engineWith(t, core.EngineConfig{AnnounceInterval: time.Second, TailAnnounce: -1}, store, sizer(t, ctrl, true), 7)
-			ann := core.Message{Kind: core.MsgAnnouncement}
-			for i := range tc.heard {
-				e.Receive(t0, nid(1000+i), peerEpoch, core.ViaMulticast, &ann, nil)
-			}
-			e.Ready()
-			hinted := 0
-			for i := range intervals {
-				e.Tick(t0.Add(time.Duration(i) * time.Second))
-				for _, a := range e.Ready() {
-					if a.Message.Kind == core.MsgAnnouncement && len(a.Message.Announcement.Groups) > 0 {
-						hinted++
-					}
-				}
-			}
-			if hinted < tc.min || hinted > tc.max {
-				t.Errorf("%d of %d announcements carry hints, want %d to %d", hinted, intervals, tc.min, tc.max)
-			}
-		})
-	}
-}
-
 func TestEngineAnnouncementHintsAskForWhatFits(t *testing.T) {
 	// The store offers as many groups as asked for; a datagram holds 5.
 	// The engine asks for 16 (the default), sends 5, then asks for 5
