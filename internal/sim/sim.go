@@ -43,11 +43,11 @@ type Params struct {
 	AckTimeout time.Duration
 	// MaxPeers caps each node's peer store. A real node knows every peer,
 	// but a simulation of N nodes in one process holds N² entries. Up to
-	// sharedIndexMax nodes the stores share one NetID index (about 38
-	// bytes an entry, slots included) and the default is N: every node
-	// knows every peer. Beyond, each store keeps a private index (about
-	// 80 bytes an entry) and the default is 5·10⁷/N, at least 256: the
-	// nodes then plan with partial knowledge.
+	// sharedIndexMax nodes the stores share one NetID index (about 25
+	// bytes an entry) and the default is N: every node knows every peer.
+	// Beyond, each store keeps a private index (about 71 bytes an entry)
+	// and the default is 5·10⁷/N, at least 256: the nodes then plan with
+	// partial knowledge.
 	MaxPeers int
 	// RepairBuffer is each node's repair buffer, in frames. Default: the
 	// engine's (1024) with multicast loss, 16 without. A node asks for
