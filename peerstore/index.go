@@ -60,6 +60,20 @@ func (x *Index) Len() int {
 	return x.n
 }
 
+// Number numbers the NetIDs of ids that have no number yet, in order. A
+// store keeps its entries in an array by number, so a simulation that
+// numbers its population in address order before its stores learn of it
+// gives the nodes of one subnet neighbouring entries in every store: a
+// frame naming a domain's nodes then reads a few cache lines of each store
+// instead of one a node.
+func (x *Index) Number(ids ...core.NetID) {
+	for _, id := range ids {
+		if id.IsValid() {
+			x.number(id)
+		}
+	}
+}
+
 // lookup returns id's number, if it has one. It takes no lock.
 //
 // The index is a hash table of its own rather than a map: every frame a

@@ -73,3 +73,21 @@ func TestIndexNumbers(t *testing.T) {
 		})
 	}
 }
+
+// TestIndexNumber checks that Number gives the NetIDs it is passed the next
+// numbers, in order, skipping those numbered already and invalid ones.
+func TestIndexNumber(t *testing.T) {
+	id := func(i int) core.NetID { return core.NetIDFrom4([4]byte{198, 18, 0, byte(i)}, 29999) }
+	var x Index
+	x.number(id(5))
+	x.Number(id(1), id(2), core.NetID{}, id(5), id(3), id(2))
+	want := map[core.NetID]uint32{id(5): 0, id(1): 1, id(2): 2, id(3): 3}
+	for nid, num := range want {
+		if got, ok := x.lookup(nid); !ok || got != num {
+			t.Errorf("%v: number %d (found %v), want %d", nid, got, ok, num)
+		}
+	}
+	if got := x.Len(); got != len(want) {
+		t.Errorf("Len = %d, want %d", got, len(want))
+	}
+}

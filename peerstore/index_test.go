@@ -121,6 +121,13 @@ func TestSharedIndexSameAnswers(t *testing.T) {
 			cfg := peerstore.Config{Self: self, MaxAge: 20 * time.Second, MaxPeers: 40}
 			private := peerstore.New(cfg)
 			cfg.Index = new(peerstore.Index)
+			if seed%2 == 1 {
+				// Numbered up front, in an order of its own, as the
+				// simulator numbers its population.
+				for i := pool - 1; i >= 0; i -= 2 {
+					cfg.Index.Number(n(i))
+				}
+			}
 			shared := peerstore.New(cfg)
 			other := peerstore.New(peerstore.Config{Self: n(1), MaxPeers: 100, Index: cfg.Index})
 			noise := randomSteps(seed+1000, 3000, pool)

@@ -307,6 +307,15 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 	}
 	start := w.net.Now()
 	perSubnet := (p.Nodes + p.Subnets - 1) / p.Subnets
+	if index != nil {
+		// Number the population in address order: each store then holds
+		// a subnet's nodes side by side (see peerstore.Index.Number).
+		for subnet := range p.Subnets {
+			for h := 0; h*p.Subnets+subnet < p.Nodes; h++ {
+				index.Number(addr(h, subnet, perSubnet, p.Subnets))
+			}
+		}
+	}
 	for i := range p.Nodes {
 		subnet := i % p.Subnets
 		id := addr(i/p.Subnets, subnet, perSubnet, p.Subnets)
