@@ -3,6 +3,7 @@ package peerstore
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -89,5 +90,31 @@ func TestIndexNumber(t *testing.T) {
 	}
 	if got := x.Len(); got != len(want) {
 		t.Errorf("Len = %d, want %d", got, len(want))
+	}
+}
+
+// TestSharedIndexSizesOnce checks that a store whose shared index was
+// numbered up front sizes its entries once, for the whole population, at
+// its first entry.
+func TestSharedIndexSizesOnce(t *testing.T) {
+	id := func(i int) core.NetID { return core.NetIDFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}, 29999) }
+	var x Index
+	for i := range 1000 {
+		x.Number(id(i))
+	}
+	s := New(Config{Self: id(0), Index: &x})
+	s.ObserveDestinations([]core.NetID{id(1)}, time.Unix(1, 0))
+	grown := cap(s.entries)
+	if grown < 1001 {
+		t.Fatalf("entries cover %d numbers after the first entry, want the index's 1000 and the unused 0", grown)
+	}
+	for i := 2; i < 1000; i++ {
+		s.ObserveDestinations([]core.NetID{id(i)}, time.Unix(1, int64(i)))
+	}
+	if cap(s.entries) != grown {
+		t.Errorf("entries grew again, %d → %d", grown, cap(s.entries))
+	}
+	if got := len(s.Peers(time.Unix(2, 0))); got != 998 {
+		t.Errorf("Peers: %d, want 998", got)
 	}
 }

@@ -493,12 +493,18 @@ func (s *Store) touch(id core.NetID, now int64) int32 {
 }
 
 // grow makes the entries, and the NetIDs by number, cover entry i: a
-// number handed out since the last look.
+// number handed out since the last look. With a shared index, the entries
+// cover every number given so far at once: a simulation numbers its whole
+// population up front (Index.Number), and each of its stores then sizes
+// its array once instead of doubling it through the population.
 func (s *Store) grow(i int32) {
 	if int(i) > len(s.ids) {
 		s.ids = s.index.netIDs()
 	}
 	n := int(i) + 1
+	if !s.private {
+		n = max(n, s.index.Len()+1)
+	}
 	// Past the length, the array is zero: see compact.
 	s.entries = slices.Grow(s.entries, n-len(s.entries))[:n]
 }
