@@ -61,24 +61,32 @@ func TestNetIDTableIndex(t *testing.T) {
 	}
 }
 
+// sortedWithOneChange returns a sorted table of up to 30 random NetIDs with,
+// three times in four, one change: two entries swapped, one repeated, or one
+// made invalid.
+func sortedWithOneChange(r *rand.Rand) []core.NetID {
+	ids := core.NewNetIDTable(randomIDs(r, r.IntN(30))...).IDs()
+	if len(ids) > 0 {
+		i, j := r.IntN(len(ids)), r.IntN(len(ids))
+		switch r.IntN(4) {
+		case 0:
+			ids[i], ids[j] = ids[j], ids[i]
+		case 1:
+			ids[i] = ids[j]
+		case 2:
+			ids[i] = core.NetID{}
+		}
+	}
+	return ids
+}
+
 // TestNetIDTableFromSortedRandom checks NetIDTableFromSorted against the
 // rule it enforces, on sorted tables with one change: two entries swapped,
 // one repeated, or one made invalid; first or last in their family, or not.
 func TestNetIDTableFromSortedRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 2000 {
-		ids := core.NewNetIDTable(randomIDs(r, r.IntN(30))...).IDs()
-		if len(ids) > 0 {
-			i, j := r.IntN(len(ids)), r.IntN(len(ids))
-			switch r.IntN(4) {
-			case 0:
-				ids[i], ids[j] = ids[j], ids[i]
-			case 1:
-				ids[i] = ids[j]
-			case 2:
-				ids[i] = core.NetID{}
-			}
-		}
+		ids := sortedWithOneChange(r)
 		want := true
 		for i, id := range ids {
 			if !id.IsValid() || i > 0 && ids[i-1].Compare(id) >= 0 {
@@ -123,18 +131,7 @@ func TestNetIDTableBuilder(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	var b core.NetIDTableBuilder
 	for range 2000 {
-		ids := core.NewNetIDTable(randomIDs(r, r.IntN(30))...).IDs()
-		if len(ids) > 0 {
-			i, j := r.IntN(len(ids)), r.IntN(len(ids))
-			switch r.IntN(4) {
-			case 0:
-				ids[i], ids[j] = ids[j], ids[i]
-			case 1:
-				ids[i] = ids[j]
-			case 2:
-				ids[i] = core.NetID{}
-			}
-		}
+		ids := sortedWithOneChange(r)
 		_, wantErr := core.NetIDTableFromSorted(slices.Clone(ids))
 		b.Reset(make([]core.NetID, 0, r.IntN(4)))
 		for i := 0; i < len(ids); {

