@@ -187,3 +187,26 @@ func TestSharedIndexConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedIndexGrownByOthers checks a store whose index other stores have
+// numbered many NetIDs since it last looked: it finds and names the nodes
+// it learns of with those numbers. (The store's array once covered every
+// number given while its view of the NetIDs by number did not: naming such
+// a node read past that view.)
+func TestSharedIndexGrownByOthers(t *testing.T) {
+	x := new(peerstore.Index)
+	a := peerstore.New(peerstore.Config{Self: self, Index: x})
+	b := peerstore.New(peerstore.Config{Self: self, Index: x})
+	now := time.Unix(1000, 0)
+	a.ObserveDestinations([]core.NetID{n(1), n(2), n(3)}, now) // numbers 0 to 2
+	var many []core.NetID
+	for i := 4; i < 300; i++ {
+		many = append(many, n(i))
+	}
+	b.ObserveDestinations(many, now) // numbers 3 to 298
+	a.ObserveDestinations([]core.NetID{n(4), n(250)}, now)
+	want := []core.NetID{n(1), n(2), n(3), n(4), n(250)}
+	if diff := cmp.Diff(want, a.Peers(now), opts); diff != "" {
+		t.Errorf("Peers (-want +got):\n%s", diff)
+	}
+}

@@ -494,17 +494,20 @@ func (s *Store) touch(id core.NetID, now int64) int32 {
 
 // grow makes the entries, and the NetIDs by number, cover entry i: a
 // number handed out since the last look. With a shared index, the entries
-// cover every number given so far at once: a simulation numbers its whole
-// population up front (Index.Number), and each of its stores then sizes
-// its array once instead of doubling it through the population.
+// cover every number given so far at once (as far as the NetIDs by number
+// do: other stores may be numbering more meanwhile): a simulation numbers
+// its whole population up front (Index.Number), and each of its stores then
+// sizes its array once instead of doubling it through the population.
 func (s *Store) grow(i int32) {
-	if int(i) > len(s.ids) {
-		s.ids = s.index.netIDs()
-	}
 	n := int(i) + 1
 	if !s.private {
 		n = max(n, s.index.Len()+1)
 	}
+	if n-1 > len(s.ids) {
+		s.ids = s.index.netIDs()
+	}
+	// Entry k has the number k-1: no entry beyond the NetIDs it names.
+	n = max(int(i)+1, min(n, len(s.ids)+1))
 	// Past the length, the array is zero: see compact.
 	s.entries = slices.Grow(s.entries, n-len(s.entries))[:n]
 }
