@@ -648,6 +648,19 @@ func (e *Engine) failover(now time.Time, p *pending) {
 	}
 }
 
+// dropSettled drops the acknowledged sends at the head of the deadline
+// queue. Acknowledgements mostly come in the order the sends went out: an
+// origin that sent to thousands of nodes would otherwise walk past every
+// send acknowledged so far in each NextDeadline, until its Tick came.
+func (e *Engine) dropSettled() {
+	i := 0
+	for i < len(e.deadline) && e.deadline[i].done {
+		e.deadline[i] = nil // let the settled send go
+		i++
+	}
+	e.deadline = e.deadline[i:]
+}
+
 // Unreachable reports that a send to to failed: every message awaiting its
 // acknowledgement fails over to the next node of its chunk.
 func (e *Engine) Unreachable(now time.Time, to NetID) {
@@ -726,6 +739,7 @@ func (e *Engine) Receive(now time.Time, from NetID, epoch Epoch, via Via, m *Mes
 				delete(e.pending, pendingKey{from, id})
 			}
 		}
+		e.dropSettled()
 	case MsgAnnouncement:
 		// Every node of a domain announces hints: take a few a second
 		// while they teach, fewer and fewer once they stop teaching, so

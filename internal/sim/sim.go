@@ -316,29 +316,20 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 			}
 		}
 	}
-	for i := range p.Nodes {
-		subnet := i % p.Subnets
-		id := addr(i/p.Subnets, subnet, perSubnet, p.Subnets)
-		n := &node{id: id, up: true}
-		epoch := core.NewEpoch(start, w.rnd.Uint64()|1)
-		var err error
-		if n.sealer, err = codec.NewSealer(ring, id, epoch, codec.WithCompressor(comp)); err != nil {
-			panic(err) // the ids and epochs made here are valid
+	// Node i is in subnet i % Subnets and has the world's i-th draw for
+	// its epoch. The nodes are made subnet by subnet: a multicast is
+	// handled by its subnet's nodes in turn, and their hosts, engines and
+	// stores then lie side by side in memory, not Subnets apart. Nothing
+	// else depends on the order they are made in.
+	epochs := make([]uint64, p.Nodes)
+	for i := range epochs {
+		epochs[i] = w.rnd.Uint64() | 1
+	}
+	w.nodes = make([]*node, p.Nodes)
+	for subnet := range p.Subnets {
+		for i := subnet; i < p.Nodes; i += p.Subnets {
+			w.nodes[i] = w.newNode(i, subnet, perSubnet, seed, core.NewEpoch(start, epochs[i]), ring, comp, index)
 		}
-		n.store = peerstore.New(peerstore.Config{Self: id, MaxPeers: p.MaxPeers, Index: index})
-		var peers core.PeerStore = n.store
-		if s == core.StrategyGossip {
-			// memberlist keeps its membership apart from its broadcasts:
-			// give push gossip the whole membership, at no cost.
-			peers = membership{n.store, w}
-		}
-		cfg := core.EngineConfig{Self: id, Epoch: epoch, Strategy: s, AckTimeout: p.AckTimeout, RepairBuffer: p.RepairBuffer}
-		if n.eng, err = core.NewEngine(cfg, peers, rand.New(rand.NewPCG(seed, uint64(i))), sizer{w, n}); err != nil {
-			panic(err)
-		}
-		n.host = w.net.AddHost(id, fmt.Sprint("s", subnet), func(d memnet.Delivery) { w.receive(n, d) })
-		w.nodes = append(w.nodes, n)
-		w.byID[id] = n
 	}
 	for _, n := range w.nodes {
 		// Spread the nodes' timers over the first interval.
@@ -346,6 +337,32 @@ func newWorld(p Params, s core.Strategy, seed uint64) *world {
 		w.net.After(n.timerAt.Sub(start), func() { w.tick(n) })
 	}
 	return w
+}
+
+// newNode makes node i of subnet subnet, with its engine's random source
+// seeded by seed and i, in epoch, and adds its host to the network.
+func (w *world) newNode(i, subnet, perSubnet int, seed uint64, epoch core.Epoch, ring *crypto.Keyring, comp *codec.Compressor, index *peerstore.Index) *node {
+	p := w.p
+	id := addr(i/p.Subnets, subnet, perSubnet, p.Subnets)
+	n := &node{id: id, up: true}
+	var err error
+	if n.sealer, err = codec.NewSealer(ring, id, epoch, codec.WithCompressor(comp)); err != nil {
+		panic(err) // the ids and epochs made here are valid
+	}
+	n.store = peerstore.New(peerstore.Config{Self: id, MaxPeers: p.MaxPeers, Index: index})
+	var peers core.PeerStore = n.store
+	if w.strategy == core.StrategyGossip {
+		// memberlist keeps its membership apart from its broadcasts:
+		// give push gossip the whole membership, at no cost.
+		peers = membership{n.store, w}
+	}
+	cfg := core.EngineConfig{Self: id, Epoch: epoch, Strategy: w.strategy, AckTimeout: p.AckTimeout, RepairBuffer: p.RepairBuffer}
+	if n.eng, err = core.NewEngine(cfg, peers, rand.New(rand.NewPCG(seed, uint64(i))), sizer{w, n}); err != nil {
+		panic(err)
+	}
+	n.host = w.net.AddHost(id, fmt.Sprint("s", subnet), func(d memnet.Delivery) { w.receive(n, d) })
+	w.byID[id] = n
+	return n
 }
 
 // membership is a peer store whose Peers is every node of the world.

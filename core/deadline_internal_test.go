@@ -1,0 +1,71 @@
+package core
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// emptyStore is a PeerStore that knows no one.
+type emptyStore struct{}
+
+func (emptyStore) ObserveDestinations([]NetID, time.Time) {}
+func (emptyStore) Observe(Observation) bool               { return false }
+func (emptyStore) Peers(time.Time) []NetID                { return nil }
+func (emptyStore) Report(NetID) (Report, bool)            { return Report{}, false }
+func (emptyStore) Domain(NetID) (NetID, bool)             { return NetID{}, false }
+func (emptyStore) SampleGroups(int, int) []Group          { return nil }
+func (emptyStore) Expire(time.Time)                       {}
+
+// fitsAll is a Sizer for which everything fits a datagram.
+type fitsAll struct{}
+
+func (fitsAll) MulticastFits(*Message) bool { return true }
+
+// TestAckedSendsLeaveTheQueue checks that the deadline queue holds the
+// sends still waiting, not every send acknowledged since the last Tick: an
+// origin unicasting to a thousand nodes and acknowledged in order keeps a
+// queue as long as what is unacknowledged, and NextDeadline names the
+// oldest waiting send.
+func TestAckedSendsLeaveTheQueue(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	self := NetIDFrom4([4]byte{198, 18, 0, 1}, 29999)
+	e, err := NewEngine(EngineConfig{Self: self, Epoch: NewEpoch(start, 1), Strategy: StrategyUnicast, AckTimeout: time.Second},
+		emptyStore{}, rand.New(rand.NewPCG(1, 2)), fitsAll{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Tick(start)
+	const n = 1000
+	dests := make([]NetID, n)
+	for i := range dests {
+		dests[i] = NetIDFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}, 29999)
+	}
+	// One send a millisecond, so each has a deadline of its own.
+	var ids []BroadcastID
+	for i, d := range dests {
+		ids = append(ids, e.Broadcast(start.Add(time.Duration(i)*time.Millisecond), []NetID{d}, TagOf("t"), NetIDTable{}, nil))
+		e.Ready()
+	}
+	ack := func(i int) {
+		m := Message{Kind: MsgAck, Ack: Ack{IDs: []BroadcastID{ids[i]}}}
+		e.Receive(start.Add(n*time.Millisecond), dests[i], NewEpoch(start, 3), ViaTCP, &m, nil)
+	}
+	// Out of order: the second is acknowledged, the first still waits.
+	ack(1)
+	if got := len(e.deadline); got != n {
+		t.Errorf("after acknowledging the second send, %d in the queue, want %d (the first still waits)", got, n)
+	}
+	for i := range n - 1 {
+		if i != 1 {
+			ack(i)
+		}
+		waiting := max(i+1, 2) // the oldest send still waiting
+		if got, want := len(e.deadline), n-waiting; got != want {
+			t.Fatalf("after the sends up to %d acknowledged, %d in the queue, want %d", i, got, want)
+		}
+		if got, want := e.NextDeadline(), start.Add(time.Duration(waiting)*time.Millisecond+time.Second); !got.Equal(want) {
+			t.Fatalf("after the sends up to %d acknowledged, NextDeadline = %v, want %v", i, got, want)
+		}
+	}
+}
