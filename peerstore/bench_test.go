@@ -146,3 +146,26 @@ func BenchmarkObserveCold(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(1+seen)), "ns/touch")
 }
+
+// BenchmarkSampleGroups takes an announcement's grouping hints (16 domains
+// of 64 nodes) from a store that knows 99 remote domains of 100 nodes, as
+// each node of a 10000-node simulation does every second.
+func BenchmarkSampleGroups(b *testing.B) {
+	s := peerstore.New(peerstore.Config{Self: core.NetIDFrom4([4]byte{10, 0, 0, 1}, 29999)})
+	for d := range 99 {
+		g := core.Group{Entry: core.NetIDFrom4([4]byte{10, 1, byte(d), 1}, 29999)}
+		for h := 2; h <= 100; h++ {
+			g.Members = append(g.Members, core.NetIDFrom4([4]byte{10, 1, byte(d), byte(h)}, 29999))
+		}
+		s.Observe(core.Observation{From: g.Entry, Via: core.ViaTCP, Now: t0, Groups: []core.Group{g}})
+	}
+	if st := s.Stats(); st.Groups != 99 {
+		b.Fatalf("%d groups, want 99", st.Groups)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if g := s.SampleGroups(16, 64); len(g) != 16 {
+			b.Fatalf("%d groups, want 16", len(g))
+		}
+	}
+}

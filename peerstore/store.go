@@ -939,10 +939,12 @@ func (s *Store) SampleGroups(max, members int) []core.Group {
 		k := min(members, len(set.members))
 		ids := all[:k:k]
 		all = all[k:]
+		set.cursor %= len(set.members) // members may have left since
 		for i := range ids {
-			set.cursor %= len(set.members)
 			ids[i] = s.id(set.members[set.cursor])
-			set.cursor++
+			if set.cursor++; set.cursor == len(set.members) {
+				set.cursor = 0
+			}
 		}
 		out = append(out, core.Group{Entry: ids[0], Members: ids[1:]})
 	}
