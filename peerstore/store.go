@@ -63,19 +63,23 @@ type Stats struct {
 // and label sets name them by their index in it; times are int64 nanoseconds
 // since the store's epoch (the first time it was given).
 type Store struct {
+	// First, what every Observe reads or writes, so that it takes a few
+	// cache lines: a simulation holds thousands of stores, and each line
+	// it reads of one is a cache miss.
 	mu       sync.Mutex
+	learned  bool // whether the current Observe taught anything
+	hasEpoch bool
+	private  bool   // index is the store's own, renumbered by compact
+	seq      uint32 // the last entry.seq given
 	self     core.NetID
-	maxAge   time.Duration
-	maxPeers int
-
-	index   *Index
-	private bool         // index is the store's own, renumbered by compact
-	ids     []core.NetID // index.netIDs(), covering the number of every entry
+	index    *Index
+	epoch    time.Time // times are kept as nanoseconds since epoch
 
 	// entries holds the entry of the NetID numbered num at num+1, known or
 	// not; entries[0] is never used, so 0 means none.
-	entries []entry
-	live    int // known entries
+	entries  []entry
+	live     int // known entries
+	maxPeers int
 
 	// old[first:] are the candidates for eviction, sorted in eviction
 	// order (see compare): entries with the time and sequence they had
@@ -83,13 +87,15 @@ type Store struct {
 	// or forgotten, is stale and skipped. Every known entry older than
 	// bound is a candidate; when there is none, old is empty and bound is
 	// noBound. See trim.
+	bound candidate
 	old   []candidate
 	first int
-	bound candidate
-	seq   uint32 // the last entry.seq given
 
-	epoch    time.Time // times are kept as nanoseconds since epoch
-	hasEpoch bool
+	reps []firstHand // the slab of first-hand reports; reps[0] unused
+	seen []int32     // scratch for Observe and Expire, kept to spare an allocation per call
+
+	maxAge time.Duration
+	ids    []core.NetID // index.netIDs(), covering the number of every entry
 
 	sets     []labelSet           // the slab of label sets; sets[0] unused, sets[localSet] the local domain
 	freeSets []int32              // sets of the slab not in use
@@ -98,14 +104,10 @@ type Store struct {
 	list     []int32              // those sets, for SampleGroups
 	next     int                  // the set SampleGroups starts from next
 
-	reps     []firstHand // the slab of first-hand reports; reps[0] unused
-	freeReps []int32     // reports of the slab not in use
+	freeReps []int32 // reports of the slab not in use
 
 	reports          int
 	expired, evicted uint64
-
-	seen    []int32 // scratch for Observe and Expire, kept to spare an allocation per call
-	learned bool    // whether the current Observe taught anything
 }
 
 var _ core.PeerStore = (*Store)(nil)
@@ -939,12 +941,12 @@ func (s *Store) SampleGroups(max, members int) []core.Group {
 		k := min(members, len(set.members))
 		ids := all[:k:k]
 		all = all[k:]
-		set.cursor %= len(set.members) // members may have left since
 		for i := range ids {
-			ids[i] = s.id(set.members[set.cursor])
-			if set.cursor++; set.cursor == len(set.members) {
-				set.cursor = 0
+			if set.cursor >= len(set.members) { // rarely: a division per node costs more than the rest
+				set.cursor %= len(set.members)
 			}
+			ids[i] = s.id(set.members[set.cursor])
+			set.cursor++
 		}
 		out = append(out, core.Group{Entry: ids[0], Members: ids[1:]})
 	}
