@@ -918,9 +918,10 @@ func (s *Store) unlist(g int32) {
 
 // SampleGroups returns up to max of the multicast domains the store knows
 // outside the local one, each as a group of up to members nodes, rotating
-// through the domains and through each domain's nodes from call to call. A
-// node announces them, so its neighbours learn remote domains without
-// broadcasting themselves.
+// through the domains and through each domain's nodes from call to call;
+// a group's entry is the first node of its turn, its members follow in
+// NetID order. A node announces them, so its neighbours learn remote
+// domains without broadcasting themselves.
 func (s *Store) SampleGroups(max, members int) []core.Group {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -948,6 +949,9 @@ func (s *Store) SampleGroups(max, members int) []core.Group {
 			ids[i] = s.id(set.members[set.cursor])
 			set.cursor++
 		}
+		// The members in NetID order: an encoder then finds them in its
+		// sorted table in one pass, not by a search each.
+		slices.SortFunc(ids[1:], core.NetID.Compare)
 		out = append(out, core.Group{Entry: ids[0], Members: ids[1:]})
 	}
 	return out
