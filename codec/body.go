@@ -471,7 +471,32 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 	b.used = slices.Grow(b.used[:0], words)[:words]
 	used, ids := b.used, b.ids // in registers: the loop's stores could alias b's fields
 	clear(used)
+	// The common group, a one-byte entry and a list of one run (runAt), is
+	// read from the bytes at once, at off, which r.off catches up with
+	// when the reader takes over: for any other group, and every error.
+	buf, off := r.b, r.off
 	for range count {
+		if p := buf[off:]; len(p) > 0 && p[0] < 0x80 && uint(p[0]) < uint(len(ids)) {
+			if s, size, ok := runAt(p[1:], n, n); ok {
+				entry := uint(p[0])
+				if w, bit := entry/64, uint64(1)<<(entry%64); used[w]&bit == 0 {
+					used[w] |= bit
+				} else {
+					r.off = off + 1
+					r.failf(ErrMalformed, "distribution list names %s twice", ids[entry])
+					return groups[:0]
+				}
+				if twice := mark(used, s); twice >= 0 {
+					r.off = off + 1 + size
+					r.failf(ErrMalformed, "distribution list names %s twice", ids[twice])
+					return groups[:0]
+				}
+				off += 1 + size
+				groups = appendGroup(groups, ids[entry], ids[s.start:s.end:s.end])
+				continue
+			}
+		}
+		r.off = off
 		entry, ok := r.varint1()
 		if !ok {
 			if entry = r.uvarint("group entry"); r.err != nil {
@@ -485,40 +510,38 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 		if w, bit := entry/64, uint64(1)<<(entry%64); used[w]&bit == 0 {
 			used[w] |= bit
 		} else {
-			r.failf(ErrMalformed, "distribution list names %s twice", b.ids[entry])
+			r.failf(ErrMalformed, "distribution list names %s twice", ids[entry])
 			return groups[:0]
 		}
-		var members []core.NetID
-		if s, ok := r.oneRun(n, n); ok { // the common case, without spans
+		b.spans, _ = r.spans("group members", n, n, b.spans)
+		if r.err != nil {
+			return groups[:0]
+		}
+		for _, s := range b.spans {
 			if twice := mark(used, s); twice >= 0 {
 				r.failf(ErrMalformed, "distribution list names %s twice", ids[twice])
 				return groups[:0]
 			}
-			members = ids[s.start:s.end:s.end]
-		} else {
-			b.spans, _ = r.spans("group members", n, n, b.spans)
-			if r.err != nil {
-				return groups[:0]
-			}
-			for _, s := range b.spans {
-				if twice := mark(used, s); twice >= 0 {
-					r.failf(ErrMalformed, "distribution list names %s twice", ids[twice])
-					return groups[:0]
-				}
-			}
-			members = b.listOf(b.spans)
 		}
-		// Grown a field at a time: appending a Group value would copy
-		// it with a call, for its pointer.
-		if len(groups) < cap(groups) {
-			groups = groups[:len(groups)+1]
-		} else {
-			groups = append(groups, core.Group{})
-		}
-		g := &groups[len(groups)-1]
-		g.Entry = ids[entry]
-		g.Members = members
+		groups = appendGroup(groups, ids[entry], b.listOf(b.spans))
+		off = r.off
 	}
+	r.off = off
+	return groups
+}
+
+// appendGroup appends the group of entry and members to groups. It grows
+// groups a field at a time: appending a Group value would copy it with a
+// call, for its pointer.
+func appendGroup(groups []core.Group, entry core.NetID, members []core.NetID) []core.Group {
+	if len(groups) < cap(groups) {
+		groups = groups[:len(groups)+1]
+	} else {
+		groups = append(groups, core.Group{})
+	}
+	g := &groups[len(groups)-1]
+	g.Entry = entry
+	g.Members = members
 	return groups
 }
 
