@@ -397,7 +397,10 @@ func decodeBody(kind Kind, p []byte, b *Body) error {
 
 func decodeGossip(r *reader, kind Kind, b *Body, n int) {
 	g := &b.Gossip
-	origin := r.uvarint("origin index")
+	origin, ok := r.varint1()
+	if !ok {
+		origin = r.uvarint("origin index")
+	}
 	number := r.uvarint("message number")
 	if r.err != nil {
 		return
@@ -443,7 +446,11 @@ func (b *Body) listOf(sp []span) []core.NetID {
 	}
 	start := len(b.lists)
 	for _, s := range sp {
-		b.lists = append(b.lists, b.ids[s.start:s.end]...)
+		if s.end-s.start == 1 { // a lone entry, without a call to copy it
+			b.lists = append(b.lists, b.ids[s.start])
+		} else {
+			b.lists = append(b.lists, b.ids[s.start:s.end]...)
+		}
 	}
 	return b.lists[start:len(b.lists):len(b.lists)]
 }
@@ -452,9 +459,11 @@ func decodeSeen(r *reader, b *Body, n int, seen []core.SeenEntry) []core.SeenEnt
 	b.spans, _ = r.spans("seen list", n, n, b.spans)
 	for _, s := range b.spans {
 		for _, id := range b.ids[s.start:s.end] {
-			seq := r.uvarint("seen sequence")
-			if r.err != nil {
-				return seen[:0]
+			seq, ok := r.varint1()
+			if !ok {
+				if seq = r.uvarint("seen sequence"); r.err != nil {
+					return seen[:0]
+				}
 			}
 			seen = append(seen, core.SeenEntry{Node: id, Seq: core.MulticastSeq(seq)})
 		}
