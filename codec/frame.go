@@ -138,11 +138,22 @@ func readHeader(r *reader, max int, h *Header) int {
 	h.Epoch.Random = binary.BigEndian.Uint64(epoch[8:16])
 	r.off += len(b)
 
-	h.Counter = core.FrameCounter(r.uvarint("counter"))
-	offset := r.uvarint("timestamp")
-	sealed := r.uvarint("sealed length")
-	if r.err != nil {
-		return 0
+	// The counter, timestamp and sealed length, read from the bytes when
+	// they are well formed, else by the reader, which reports how not.
+	p := r.b[r.off:]
+	counter, n1 := uvarintAt(p)
+	offset, n2 := uvarintAt(p[n1:])
+	sealed, n3 := uvarintAt(p[n1+n2:])
+	if n1 > 0 && n2 > 0 && n3 > 0 {
+		h.Counter = core.FrameCounter(counter)
+		r.off += n1 + n2 + n3
+	} else {
+		h.Counter = core.FrameCounter(r.uvarint("counter"))
+		offset = r.uvarint("timestamp")
+		sealed = r.uvarint("sealed length")
+		if r.err != nil {
+			return 0
+		}
 	}
 	if h.Counter == 0 {
 		r.failf(ErrMalformed, "counter 0")
