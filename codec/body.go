@@ -457,8 +457,9 @@ func (b *Body) listOf(sp []span) []core.NetID {
 
 func decodeSeen(r *reader, b *Body, n int, seen []core.SeenEntry) []core.SeenEntry {
 	b.spans, _ = r.spans("seen list", n, n, b.spans)
+	ids := b.ids // in a register: the appends could alias b's fields
 	for _, s := range b.spans {
-		for _, id := range b.ids[s.start:s.end] {
+		for _, id := range ids[s.start:s.end] {
 			seq, ok := r.varint1()
 			if !ok {
 				if seq = r.uvarint("seen sequence"); r.err != nil {
@@ -558,15 +559,17 @@ func appendGroup(groups []core.Group, entry core.NetID, members []core.NetID) []
 // a word at a time. It returns the first entry whose bit was already set,
 // or -1.
 func mark(used []uint64, s span) int {
-	for i := s.start; i < s.end; {
+	// Unsigned, with the shift counts masked: both are in range, and the
+	// compiler then needs no code for negative or oversized ones.
+	for i, end := uint(s.start), uint(s.end); i < end; {
 		w := i / 64
-		end := min(s.end, (w+1)*64) // the end of s within word w
-		mask := (^uint64(0) >> (64 - (end - i))) << (i % 64)
+		e := min(end, (w+1)*64) // the end of s within word w
+		mask := (^uint64(0) >> ((64 - (e - i)) & 63)) << (i & 63)
 		if twice := used[w] & mask; twice != 0 {
-			return w*64 + bits.TrailingZeros64(twice)
+			return int(w*64) + bits.TrailingZeros64(twice)
 		}
 		used[w] |= mask
-		i = end
+		i = e
 	}
 	return -1
 }
