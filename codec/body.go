@@ -397,7 +397,10 @@ func decodeBody(kind Kind, p []byte, b *Body) error {
 
 func decodeGossip(r *reader, kind Kind, b *Body, n int) {
 	g := &b.Gossip
-	origin := r.uvarint("origin index")
+	origin, ok := r.varint1()
+	if !ok {
+		origin = r.uvarint("origin index")
+	}
 	number := r.uvarint("message number")
 	if r.err != nil {
 		return
@@ -443,18 +446,25 @@ func (b *Body) listOf(sp []span) []core.NetID {
 	}
 	start := len(b.lists)
 	for _, s := range sp {
-		b.lists = append(b.lists, b.ids[s.start:s.end]...)
+		if s.end-s.start == 1 { // a lone entry, without a call to copy it
+			b.lists = append(b.lists, b.ids[s.start])
+		} else {
+			b.lists = append(b.lists, b.ids[s.start:s.end]...)
+		}
 	}
 	return b.lists[start:len(b.lists):len(b.lists)]
 }
 
 func decodeSeen(r *reader, b *Body, n int, seen []core.SeenEntry) []core.SeenEntry {
 	b.spans, _ = r.spans("seen list", n, n, b.spans)
+	ids := b.ids // in a register: the appends could alias b's fields
 	for _, s := range b.spans {
-		for _, id := range b.ids[s.start:s.end] {
-			seq := r.uvarint("seen sequence")
-			if r.err != nil {
-				return seen[:0]
+		for _, id := range ids[s.start:s.end] {
+			seq, ok := r.varint1()
+			if !ok {
+				if seq = r.uvarint("seen sequence"); r.err != nil {
+					return seen[:0]
+				}
 			}
 			seen = append(seen, core.SeenEntry{Node: id, Seq: core.MulticastSeq(seq)})
 		}
@@ -471,7 +481,32 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 	b.used = slices.Grow(b.used[:0], words)[:words]
 	used, ids := b.used, b.ids // in registers: the loop's stores could alias b's fields
 	clear(used)
+	// The common group, a one-byte entry and a list of one run (runAt), is
+	// read from the bytes at once, at off, which r.off catches up with
+	// when the reader takes over: for any other group, and every error.
+	buf, off := r.b, r.off
 	for range count {
+		if p := buf[off:]; len(p) > 0 && p[0] < 0x80 && uint(p[0]) < uint(len(ids)) {
+			if s, size, ok := runAt(p[1:], n, n); ok {
+				entry := uint(p[0])
+				if w, bit := entry/64, uint64(1)<<(entry%64); used[w]&bit == 0 {
+					used[w] |= bit
+				} else {
+					r.off = off + 1
+					r.failf(ErrMalformed, "distribution list names %s twice", ids[entry])
+					return groups[:0]
+				}
+				if twice := mark(used, s); twice >= 0 {
+					r.off = off + 1 + size
+					r.failf(ErrMalformed, "distribution list names %s twice", ids[twice])
+					return groups[:0]
+				}
+				off += 1 + size
+				groups = appendGroup(groups, ids[entry], ids[s.start:s.end:s.end])
+				continue
+			}
+		}
+		r.off = off
 		entry, ok := r.varint1()
 		if !ok {
 			if entry = r.uvarint("group entry"); r.err != nil {
@@ -485,40 +520,38 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 		if w, bit := entry/64, uint64(1)<<(entry%64); used[w]&bit == 0 {
 			used[w] |= bit
 		} else {
-			r.failf(ErrMalformed, "distribution list names %s twice", b.ids[entry])
+			r.failf(ErrMalformed, "distribution list names %s twice", ids[entry])
 			return groups[:0]
 		}
-		var members []core.NetID
-		if s, ok := r.oneRun(n, n); ok { // the common case, without spans
+		b.spans, _ = r.spans("group members", n, n, b.spans)
+		if r.err != nil {
+			return groups[:0]
+		}
+		for _, s := range b.spans {
 			if twice := mark(used, s); twice >= 0 {
 				r.failf(ErrMalformed, "distribution list names %s twice", ids[twice])
 				return groups[:0]
 			}
-			members = ids[s.start:s.end:s.end]
-		} else {
-			b.spans, _ = r.spans("group members", n, n, b.spans)
-			if r.err != nil {
-				return groups[:0]
-			}
-			for _, s := range b.spans {
-				if twice := mark(used, s); twice >= 0 {
-					r.failf(ErrMalformed, "distribution list names %s twice", ids[twice])
-					return groups[:0]
-				}
-			}
-			members = b.listOf(b.spans)
 		}
-		// Grown a field at a time: appending a Group value would copy
-		// it with a call, for its pointer.
-		if len(groups) < cap(groups) {
-			groups = groups[:len(groups)+1]
-		} else {
-			groups = append(groups, core.Group{})
-		}
-		g := &groups[len(groups)-1]
-		g.Entry = ids[entry]
-		g.Members = members
+		groups = appendGroup(groups, ids[entry], b.listOf(b.spans))
+		off = r.off
 	}
+	r.off = off
+	return groups
+}
+
+// appendGroup appends the group of entry and members to groups. It grows
+// groups a field at a time: appending a Group value would copy it with a
+// call, for its pointer.
+func appendGroup(groups []core.Group, entry core.NetID, members []core.NetID) []core.Group {
+	if len(groups) < cap(groups) {
+		groups = groups[:len(groups)+1]
+	} else {
+		groups = append(groups, core.Group{})
+	}
+	g := &groups[len(groups)-1]
+	g.Entry = entry
+	g.Members = members
 	return groups
 }
 
@@ -526,15 +559,17 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 // a word at a time. It returns the first entry whose bit was already set,
 // or -1.
 func mark(used []uint64, s span) int {
-	for i := s.start; i < s.end; {
+	// Unsigned, with the shift counts masked: both are in range, and the
+	// compiler then needs no code for negative or oversized ones.
+	for i, end := uint(s.start), uint(s.end); i < end; {
 		w := i / 64
-		end := min(s.end, (w+1)*64) // the end of s within word w
-		mask := (^uint64(0) >> (64 - (end - i))) << (i % 64)
+		e := min(end, (w+1)*64) // the end of s within word w
+		mask := (^uint64(0) >> ((64 - (e - i)) & 63)) << (i & 63)
 		if twice := used[w] & mask; twice != 0 {
-			return w*64 + bits.TrailingZeros64(twice)
+			return int(w*64) + bits.TrailingZeros64(twice)
 		}
 		used[w] |= mask
-		i = end
+		i = e
 	}
 	return -1
 }

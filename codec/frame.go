@@ -70,12 +70,12 @@ func headerLen(h *Header, sealedLen int) int {
 		uvarintLen(uint64(sealedLen))
 }
 
-// readHeader reads a header into *h, which is zero, and returns the sealed length it
-// announces, checked against max (the frame's total length limit). Each
+// readHeader reads a header, its kind into *kind and the rest into *f, both
+// zero, and returns the sealed length it announces, checked against max (the frame's total length limit). Each
 // field is checked as soon as its bytes are there, so a header cut short
 // fails with ErrTruncated only when the bytes present are well formed. On
-// error, h holds the fields read before it.
-func readHeader(r *reader, max int, h *Header) int {
+// error, *kind and *f hold the fields read before it.
+func readHeader(r *reader, max int, kind *Kind, f *crypto.FrameInfo) int {
 	if r.err != nil {
 		return 0
 	}
@@ -104,7 +104,7 @@ func readHeader(r *reader, max int, h *Header) int {
 		r.failf(ErrTruncated, "key id and sender family")
 		return 0
 	}
-	h.Kind, h.KeyID = Kind(b[3]), crypto.KeyID(b[4])
+	*kind, f.KeyID = Kind(b[3]), crypto.KeyID(b[4])
 	var err error
 	switch b[5] {
 	case core.FamilyIPv4:
@@ -114,7 +114,7 @@ func readHeader(r *reader, max int, h *Header) int {
 			return 0
 		}
 		b = b[:fixed] // one bounds check for the fields below
-		if h.Sender, err = senderFrom4([4]byte(b[6:10]), binary.BigEndian.Uint16(b[10:12])); err != nil {
+		if f.Sender, err = senderFrom4([4]byte(b[6:10]), binary.BigEndian.Uint16(b[10:12])); err != nil {
 			r.failf(ErrMalformed, "sender: %v", err)
 			return 0
 		}
@@ -125,7 +125,7 @@ func readHeader(r *reader, max int, h *Header) int {
 			return 0
 		}
 		b = b[:fixed]
-		if h.Sender, err = senderFrom16([16]byte(b[6:22]), binary.BigEndian.Uint16(b[22:24])); err != nil {
+		if f.Sender, err = senderFrom16([16]byte(b[6:22]), binary.BigEndian.Uint16(b[22:24])); err != nil {
 			r.failf(ErrMalformed, "sender: %v", err)
 			return 0
 		}
@@ -134,25 +134,36 @@ func readHeader(r *reader, max int, h *Header) int {
 		return 0
 	}
 	epoch := b[len(b)-core.EpochLen:]
-	h.Epoch.StartMicros = binary.BigEndian.Uint64(epoch[:8])
-	h.Epoch.Random = binary.BigEndian.Uint64(epoch[8:16])
+	f.Epoch.StartMicros = binary.BigEndian.Uint64(epoch[:8])
+	f.Epoch.Random = binary.BigEndian.Uint64(epoch[8:16])
 	r.off += len(b)
 
-	h.Counter = core.FrameCounter(r.uvarint("counter"))
-	offset := r.uvarint("timestamp")
-	sealed := r.uvarint("sealed length")
-	if r.err != nil {
-		return 0
+	// The counter, timestamp and sealed length, read from the bytes when
+	// they are well formed, else by the reader, which reports how not.
+	p := r.b[r.off:]
+	counter, n1 := uvarintAt(p)
+	offset, n2 := uvarintAt(p[n1:])
+	sealed, n3 := uvarintAt(p[n1+n2:])
+	if n1 > 0 && n2 > 0 && n3 > 0 {
+		f.Counter = core.FrameCounter(counter)
+		r.off += n1 + n2 + n3
+	} else {
+		f.Counter = core.FrameCounter(r.uvarint("counter"))
+		offset = r.uvarint("timestamp")
+		sealed = r.uvarint("sealed length")
+		if r.err != nil {
+			return 0
+		}
 	}
-	if h.Counter == 0 {
+	if f.Counter == 0 {
 		r.failf(ErrMalformed, "counter 0")
 		return 0
 	}
-	if offset > 1<<62-h.Epoch.StartMicros || h.Epoch.StartMicros > 1<<62 {
-		r.failf(ErrMalformed, "timestamp %d+%d out of range", h.Epoch.StartMicros, offset)
+	if offset > 1<<62-f.Epoch.StartMicros || f.Epoch.StartMicros > 1<<62 {
+		r.failf(ErrMalformed, "timestamp %d+%d out of range", f.Epoch.StartMicros, offset)
 		return 0
 	}
-	h.Time = time.UnixMicro(int64(h.Epoch.StartMicros + offset))
+	f.Time = time.UnixMicro(int64(f.Epoch.StartMicros + offset))
 	if sealed < TagSize {
 		r.failf(ErrMalformed, "sealed length %d shorter than the tag", sealed)
 		return 0

@@ -46,8 +46,13 @@ func NewOpener(ring *crypto.Keyring, cfg OpenerConfig) *Opener {
 // one of this package's or the crypto package's sentinels, and the frame is
 // counted under that reason.
 func (o *Opener) Open(frame []byte, now time.Time, b *Body) (h Header, err error) {
-	// open fills the result in place: the 80-byte header is not copied.
-	if err = o.open(frame, now, b, &h); err != nil {
+	// The header is read into info, which the crypto layer takes, and
+	// copied to h once the frame is opened or refused: copying it between
+	// reading and opening would load what was just stored.
+	var info crypto.FrameInfo
+	err = o.open(frame, now, b, &h.Kind, &info)
+	h.KeyID, h.Sender, h.Epoch, h.Counter, h.Time = info.KeyID, info.Sender, info.Epoch, info.Counter, info.Time
+	if err != nil {
 		o.drops[reasonOf(err)].Add(1)
 		return h, err
 	}
@@ -55,20 +60,20 @@ func (o *Opener) Open(frame []byte, now time.Time, b *Body) (h Header, err error
 	return h, nil
 }
 
-// open is Open, filling *h with as much of the header as was read.
-func (o *Opener) open(frame []byte, now time.Time, b *Body, h *Header) error {
+// open is Open, filling *kind and *info with as much of the header as was
+// read.
+func (o *Opener) open(frame []byte, now time.Time, b *Body, kind *Kind, info *crypto.FrameInfo) error {
 	if len(frame) > o.maxFrame {
 		return fmt.Errorf("%w: frame of %d bytes, limit %d", ErrFrameTooLarge, len(frame), o.maxFrame)
 	}
 	r := newReader(frame)
-	sealedLen := readHeader(&r, o.maxFrame, h)
+	sealedLen := readHeader(&r, o.maxFrame, kind, info)
 	adEnd := r.off
 	sealed := r.bytes("sealed", sealedLen)
 	if err := r.done("frame"); err != nil {
 		return err
 	}
-	info := crypto.FrameInfo{KeyID: h.KeyID, Sender: h.Sender, Epoch: h.Epoch, Counter: h.Counter, Time: h.Time}
-	pt, err := o.keys.Open(sealed[:0], &info, frame[:adEnd], sealed, now)
+	pt, err := o.keys.Open(sealed[:0], info, frame[:adEnd], sealed, now)
 	if err != nil {
 		return err
 	}
@@ -76,8 +81,8 @@ func (o *Opener) open(frame []byte, now time.Time, b *Body, h *Header) error {
 	if err != nil {
 		return err
 	}
-	if err := decodeBody(h.Kind, body, b); err != nil {
-		return fmt.Errorf("%w (in %s from %s)", err, h.Kind, h.Sender)
+	if err := decodeBody(*kind, body, b); err != nil {
+		return fmt.Errorf("%w (in %s from %s)", err, *kind, info.Sender)
 	}
 	return nil
 }

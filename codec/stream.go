@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/chatter-go/chatter/crypto"
 	"github.com/chatter-go/chatter/transport"
 )
 
@@ -15,8 +16,11 @@ import (
 // ErrFrameTooLarge before anything is read past its header.
 func FrameLen(b []byte, max int) (int, error) {
 	r := newReader(b)
-	var h Header
-	sealed := readHeader(&r, max, &h)
+	var (
+		kind Kind
+		f    crypto.FrameInfo
+	)
+	sealed := readHeader(&r, max, &kind, &f)
 	if r.err != nil {
 		if errors.Is(r.err, ErrTruncated) && len(b) < MaxHeaderLen {
 			return 0, nil

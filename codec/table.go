@@ -1210,25 +1210,48 @@ func clampNonNeg(n int) int { return max(n, 0) }
 // the rules of spans; otherwise it reads nothing and returns false, for the
 // caller to call spans, which also reports every error.
 func (r *reader) oneRun(tableLen, max int) (span, bool) {
-	p := r.b[r.off:]
-	if len(p) < 3 || r.err != nil || p[0]&0x81 != 1 || p[1] >= 0x80 {
+	if r.err != nil {
 		return span{}, false
+	}
+	s, size, ok := runAt(r.b[r.off:], tableLen, max)
+	if ok {
+		r.off += size
+	}
+	return s, ok
+}
+
+// runAt is oneRun over the list that starts p: it returns the run, the
+// list's length in bytes and true, or false when the list is not that case
+// (or breaks a rule of spans).
+func runAt(p []byte, tableLen, max int) (s span, size int, ok bool) {
+	if len(p) < 3 || p[0]&0x81 != 1 || p[1] >= 0x80 {
+		return span{}, 0, false
 	}
 	n, start := uint(p[0]/2), uint(p[1]) // n < 64
 	nb := (n + 7) / 8
 	if n == 0 || n > uint(tableLen) || start > uint(tableLen)-n || uint(len(p)) < 2+nb {
-		return span{}, false
+		return span{}, 0, false
 	}
+	// The bitmap's nb bytes, in one load when eight are there (a payload
+	// follows the lists, so they usually are). The shifts are masked:
+	// their counts are below 64, which the compiler cannot tell.
 	var x uint64
-	for i, c := range p[2 : 2+nb] {
-		x |= uint64(c) << (8 * i)
+	if len(p) >= 10 {
+		x = binary.LittleEndian.Uint64(p[2:10]) & (^uint64(0) >> ((64 - 8*nb) & 63))
+	} else {
+		for i, c := range p[2 : 2+nb] {
+			x |= uint64(c) << (8 * i)
+		}
+	}
+	// x is one run of set bits ending at bit n-1, with none set after it,
+	// exactly when adding its lowest set bit carries into bit n alone.
+	if x+x&-x != 1<<(n&63) {
+		return span{}, 0, false
 	}
 	lo := uint(bits.TrailingZeros64(x))
-	y := x >> lo // the run ends at bit n-1, and none is set after it
-	if x>>(n-1) != 1 || y&(y+1) != 0 || bits.Len64(y) > max {
-		return span{}, false
+	if n-lo > uint(max) {
+		return span{}, 0, false
 	}
-	r.off += int(2 + nb)
 	from := int(start + lo)
-	return span{from, from + bits.Len64(y)}, true
+	return span{from, from + int(n-lo)}, int(2 + nb), true
 }

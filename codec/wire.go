@@ -40,24 +40,43 @@ func (r *reader) uvarint(what string) uint64 {
 	if r.err != nil {
 		return 0
 	}
-	if r.off < len(r.b) && r.b[r.off] < 0x80 { // one byte, the common case
-		r.off++
-		return uint64(r.b[r.off-1])
+	if v, n := uvarintAt(r.b[r.off:]); n > 0 {
+		r.off += n
+		return v
 	}
-	v, n := binary.Uvarint(r.b[r.off:])
-	switch {
+	r.failVarint(what)
+	return 0
+}
+
+// failVarint fails the read of a varint that uvarintAt refused, with the
+// reason.
+func (r *reader) failVarint(what string) {
+	switch _, n := binary.Uvarint(r.b[r.off:]); {
 	case n == 0:
 		r.failf(ErrTruncated, "%s varint", what)
-		return 0
 	case n < 0:
 		r.failf(ErrMalformed, "%s varint overflows 64 bits", what)
-		return 0
-	case n > 1 && r.b[r.off+n-1] == 0:
+	default:
 		r.failf(ErrMalformed, "%s varint not minimally encoded", what)
-		return 0
 	}
-	r.off += n
-	return v
+}
+
+// uvarintAt returns the varint that starts p and its length, as uvarint
+// reads it, or a length of 0 when p does not start with a well-formed one
+// (cut short, over 64 bits or not minimally encoded), for the caller to read
+// it with uvarint, which reports how.
+func uvarintAt(p []byte) (uint64, int) {
+	var v uint64
+	for i, c := range p[:min(len(p), binary.MaxVarintLen64)] {
+		if c < 0x80 {
+			if i > 0 && c == 0 || i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, 0
+			}
+			return v | uint64(c)<<(7*i&63), i + 1
+		}
+		v |= uint64(c&0x7f) << (7 * i & 63)
+	}
+	return 0, 0
 }
 
 // varint1 returns the next varint and true when it takes one byte, the

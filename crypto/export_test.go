@@ -1,6 +1,10 @@
 package crypto
 
-import "github.com/chatter-go/chatter/core"
+import (
+	"time"
+
+	"github.com/chatter-go/chatter/core"
+)
 
 // OpenerSizes returns how many senders' replay states and derived AEADs o
 // keeps.
@@ -24,3 +28,6 @@ func ResetReplay(o *Opener, sender core.NetID) {
 
 // Since is since, for its test.
 var Since = since
+
+// CheckTime is o.checkTime, for its test.
+func CheckTime(o *Opener, f *FrameInfo, now time.Time) error { return o.checkTime(f, now) }
