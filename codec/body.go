@@ -444,6 +444,17 @@ func (b *Body) listOf(sp []span) []core.NetID {
 		s := sp[0]
 		return b.ids[s.start:s.end:s.end]
 	}
+	need := 0
+	for _, s := range sp {
+		need += s.end - s.start
+	}
+	if cap(b.lists)-len(b.lists) < need {
+		// The lists of a body are drawn from its table, the distribution
+		// list's with no entry twice: room for the table at once spares
+		// growing b.lists list by list (an announcement's hints copy
+		// about a thousand NetIDs into it).
+		b.lists = slices.Grow(b.lists, max(need, len(b.ids)-len(b.lists)))
+	}
 	start := len(b.lists)
 	for _, s := range sp {
 		if s.end-s.start == 1 { // a lone entry, without a call to copy it
