@@ -1,7 +1,6 @@
 package peerstore
 
 import (
-	"encoding/binary"
 	"math"
 	"slices"
 	"sync"
@@ -106,7 +105,7 @@ type Store struct {
 	next     int                  // the set SampleGroups starts from next
 
 	freeReps []int32  // reports of the slab not in use
-	keys     []uint64 // scratch for sortNetIDs
+	keys     []uint64 // scratch for core.SortNetIDs
 
 	reports          int
 	expired, evicted uint64
@@ -953,31 +952,8 @@ func (s *Store) SampleGroups(max, members int) []core.Group {
 		}
 		// The members in NetID order: an encoder then finds them in its
 		// sorted table in one pass, not by a search each.
-		s.keys = sortNetIDs(ids[1:], s.keys)
+		s.keys = core.SortNetIDs(ids[1:], s.keys)
 		out = append(out, core.Group{Entry: ids[0], Members: ids[1:]})
 	}
 	return out
-}
-
-// sortNetIDs sorts ids by [core.NetID.Compare], using keys as scratch, and
-// returns keys for reuse. IPv4 NetIDs, all of them in most groups, sort as
-// the numbers address<<16 | port, which sort several times faster than
-// NetIDs through a comparison function.
-func sortNetIDs(ids []core.NetID, keys []uint64) []uint64 {
-	keys = keys[:0]
-	for _, id := range ids {
-		a, ok := id.As4()
-		if !ok {
-			slices.SortFunc(ids, core.NetID.Compare)
-			return keys
-		}
-		keys = append(keys, uint64(binary.BigEndian.Uint32(a[:]))<<16|uint64(id.Port()))
-	}
-	slices.Sort(keys)
-	for i, k := range keys {
-		var a [4]byte
-		binary.BigEndian.PutUint32(a[:], uint32(k>>16))
-		ids[i] = core.NetIDFrom4(a, uint16(k))
-	}
-	return keys
 }

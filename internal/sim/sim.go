@@ -524,35 +524,17 @@ func (w *world) setTable(b *codec.Body) {
 }
 
 // sortedIDs appends to dst the valid NetIDs of ids, sorted by
-// [core.NetID.Compare] and without repeats. IPv4 NetIDs, all the simulator
-// makes, sort as the numbers address<<16 | port, which sort much faster
-// than NetIDs through a comparison function; keys is scratch for them.
+// [core.NetID.Compare] and without repeats; keys is scratch for
+// [core.SortNetIDs].
 func sortedIDs(dst, ids []core.NetID, keys *[]uint64) []core.NetID {
-	k := (*keys)[:0]
+	n := len(dst)
 	for _, id := range ids {
-		a, ok := id.As4()
-		if !ok {
-			if !id.IsValid() {
-				continue
-			}
-			// Another family: the general way.
-			for _, id := range ids {
-				if id.IsValid() {
-					dst = append(dst, id)
-				}
-			}
-			slices.SortFunc(dst, core.NetID.Compare)
-			return slices.Compact(dst)
+		if id.IsValid() {
+			dst = append(dst, id)
 		}
-		k = append(k, uint64(a[0])<<40|uint64(a[1])<<32|uint64(a[2])<<24|uint64(a[3])<<16|uint64(id.Port()))
 	}
-	slices.Sort(k)
-	k = slices.Compact(k)
-	for _, x := range k {
-		dst = append(dst, core.NetIDFrom4([4]byte{byte(x >> 40), byte(x >> 32), byte(x >> 24), byte(x >> 16)}, uint16(x)))
-	}
-	*keys = k
-	return dst
+	*keys = core.SortNetIDs(dst[n:], *keys)
+	return dst[:n+len(slices.Compact(dst[n:]))]
 }
 
 // seal seals msg as n's next frame.
