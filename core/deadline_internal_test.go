@@ -69,3 +69,36 @@ func TestAckedSendsLeaveTheQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestTickLetsSettledSendsGo checks that the sends Tick takes off the
+// deadline queue, failed over or acknowledged, leave its array too, so the
+// collector can free them (and the gossip each holds) before the queue's
+// array is next reallocated.
+func TestTickLetsSettledSendsGo(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	self := NetIDFrom4([4]byte{198, 18, 0, 1}, 29999)
+	e, err := NewEngine(EngineConfig{Self: self, Epoch: NewEpoch(start, 1), Strategy: StrategyUnicast, AckTimeout: time.Second, MaxFailover: 1},
+		emptyStore{}, rand.New(rand.NewPCG(1, 2)), fitsAll{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Tick(start)
+	dests := []NetID{NetIDFrom4([4]byte{198, 19, 0, 1}, 29999), NetIDFrom4([4]byte{198, 19, 0, 2}, 29999)}
+	for i, d := range dests {
+		e.Broadcast(start.Add(time.Duration(i)*time.Millisecond), []NetID{d}, TagOf("t"), NetIDTable{}, nil)
+		e.Ready()
+	}
+	queue := e.deadline // the array the sends sit in
+	if len(queue) != 2 {
+		t.Fatalf("%d sends in the queue, want 2", len(queue))
+	}
+	e.Tick(start.Add(time.Hour)) // both time out, with nothing to fail over to
+	if len(e.deadline) != 0 {
+		t.Errorf("%d sends still queued after their deadlines", len(e.deadline))
+	}
+	for i, p := range queue {
+		if p != nil {
+			t.Errorf("slot %d of the queue's array still holds the send to %s", i, p.to)
+		}
+	}
+}

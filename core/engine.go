@@ -954,6 +954,7 @@ func (e *Engine) Tick(now time.Time) {
 		if !p.done && p.deadline.After(now) {
 			break
 		}
+		e.deadline[0] = nil // let the send go once it is settled
 		e.deadline = e.deadline[1:]
 		if !p.done {
 			e.failover(now, p)
