@@ -83,7 +83,8 @@
 // process holding many nodes wants: each NetID is hashed and kept once for
 // all of them. A shared index never forgets a NetID, so it suits a fixed
 // population; each store's array then spans every number up to the highest
-// it has met, 24 bytes each, known to the store or not. A
+// it has met, 24 bytes each, known to the store or not ([Store.Reset]
+// empties a store for a new population and keeps that array's memory). A
 // store with no Config.Index has a private index, which it compacts in
 // place when more than half of its numbers no longer name an entry: churn
 // leaves its size bounded by about twice the number of entries, at an

@@ -179,18 +179,37 @@ const maxMaxPeers = 1 << 30
 
 // New returns an empty Store configured by cfg, with defaults filled in.
 func New(cfg Config) *Store {
+	s := new(Store)
+	s.init(cfg, make([]entry, 1))
+	return s
+}
+
+// Reset empties s and configures it by cfg, as New(cfg) would, keeping the
+// memory of its entry array (cleared) for the entries to come. A process
+// that builds one population of stores after another, as a simulation does
+// world after world, then reuses that memory instead of faulting in fresh
+// pages for every store. No other goroutine may use s during Reset.
+func (s *Store) Reset(cfg Config) {
+	entries := s.entries[:cap(s.entries)]
+	clear(entries) // grow relies on the array being zero past its length
+	s.init(cfg, entries[:1])
+}
+
+// init sets s up, empty, as New(cfg) describes, with entries (of length
+// one, zero to its capacity) as its entry array.
+func (s *Store) init(cfg Config, entries []entry) {
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = DefaultMaxAge
 	}
 	if cfg.MaxPeers <= 0 {
 		cfg.MaxPeers = DefaultMaxPeers
 	}
-	s := &Store{
+	*s = Store{
 		self:     cfg.Self,
 		maxAge:   cfg.MaxAge,
 		maxPeers: min(cfg.MaxPeers, maxMaxPeers),
 		index:    cfg.Index,
-		entries:  make([]entry, 1),
+		entries:  entries,
 		bound:    candidate{last: noBound},
 		sets:     make([]labelSet, localSet+1),
 		ghosts:   make(map[core.NetID]int32),
@@ -199,7 +218,6 @@ func New(cfg Config) *Store {
 		s.index, s.private = new(Index), true
 	}
 	s.sets[localSet].key = cfg.Self
-	return s
 }
 
 // ObserveDestinations records nodes a broadcast was addressed to: each is
