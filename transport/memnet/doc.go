@@ -52,7 +52,9 @@
 // [Config.SharedFrames] is set: then the receivers of a frame share the
 // network's copy, read-only, which saves a copy and an allocation per
 // receiver for a simulator that neither keeps nor modifies frames (the
-// simulator reads [Delivery.Meta], never [Delivery.Frame]).
+// simulator reads [Delivery.Meta], never [Delivery.Frame]). A frame's last
+// delivery is marked ([Delivery.Last]): after it the network holds nothing
+// of the frame, and a simulator may reuse what it attached as Meta.
 //
 // # Concurrent mode
 //

@@ -280,3 +280,54 @@ func TestSharedFrames(t *testing.T) {
 		})
 	}
 }
+
+// TestLastDelivery checks Delivery.Last: set on a frame's last delivery
+// alone, whether its receivers are served by one event or one each, and on
+// no delivery when the last receiver is down by then.
+func TestLastDelivery(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		unicast   bool
+		linkDelay bool // host 2 later than the others: one event per receiver
+		crash     int  // a host crashed after the send, 0 for none
+		want      []string
+	}{
+		{name: "unicast", unicast: true, want: []string{"10.0.0.1:7000 last"}},
+		{name: "multicast", want: []string{"10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000 last"}},
+		{name: "multicast, mixed latencies", linkDelay: true, want: []string{"10.0.0.1:7000", "10.0.0.3:7000", "10.0.0.2:7000 last"}},
+		{name: "multicast, the last receiver down", crash: 3, want: []string{"10.0.0.1:7000", "10.0.0.2:7000"}},
+		{name: "multicast, a receiver down", crash: 2, want: []string{"10.0.0.1:7000", "10.0.0.3:7000 last"}},
+		{name: "unicast, the receiver down", unicast: true, crash: 1, want: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := memnet.New(memnet.Config{Latency: time.Millisecond, SharedFrames: true})
+			var got []string
+			h := func(d memnet.Delivery) {
+				s := d.To.String()
+				if d.Last {
+					s += " last"
+				}
+				got = append(got, s)
+			}
+			a := n.AddHost(hostID(0), "s", nil)
+			for i := 1; i <= 3; i++ {
+				n.AddHost(hostID(i), "s", h)
+			}
+			if tc.linkDelay {
+				n.SetLinkLatency(hostID(0), hostID(2), 2*time.Millisecond)
+			}
+			if tc.unicast {
+				a.Send(hostID(1), []byte("f"), nil)
+			} else {
+				a.Multicast([]byte("f"), nil)
+			}
+			if tc.crash != 0 {
+				n.Crash(hostID(tc.crash))
+			}
+			n.RunUntilIdle(0)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("deliveries (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

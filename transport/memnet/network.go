@@ -146,6 +146,12 @@ type Delivery struct {
 	// Meta is the value passed with the send, never on the wire: the
 	// simulator tracks hops with it.
 	Meta any
+	// Last is set on the frame's last delivery: once the handler returns,
+	// the network holds no reference to the frame or to Meta, and a
+	// caller that pools what it sends with frames may take Meta back. A
+	// frame lost, or dropped at its last receiver, has no delivery marked
+	// Last.
+	Last bool
 }
 
 // Host is one node of a Network, up from when it is added.
@@ -464,7 +470,7 @@ func (n *Network) deliver(from, t *Host, inc uint32, via core.Via, b []byte, own
 		if !own && !n.cfg.SharedFrames {
 			frame = clone(b)
 		}
-		t.handler(Delivery{At: n.Now(), From: from.id, To: t.id, Via: via, Frame: frame, Meta: meta})
+		t.handler(Delivery{At: n.Now(), From: from.id, To: t.id, Via: via, Frame: frame, Meta: meta, Last: own})
 	}
 }
 
