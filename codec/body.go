@@ -468,6 +468,13 @@ func (b *Body) listOf(sp []span) []core.NetID {
 
 func decodeSeen(r *reader, b *Body, n int, seen []core.SeenEntry) []core.SeenEntry {
 	b.spans, _ = r.spans("seen list", n, n, b.spans)
+	// One allocation for a fresh Body: as many entries as the spans
+	// name, each with a sequence of a byte at least still to read.
+	total := 0
+	for _, s := range b.spans {
+		total += s.end - s.start
+	}
+	seen = slices.Grow(seen, min(total, r.remaining()))
 	ids := b.ids // in a register: the appends could alias b's fields
 	for _, s := range b.spans {
 		for _, id := range ids[s.start:s.end] {
