@@ -44,7 +44,7 @@ func traceBroadcast(t *testing.T, p Params) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newWorld(p, core.StrategyChatter, p.Seed)
+	w := newWorld(p, core.StrategyChatter, p.Seed, nil)
 	w.warmUp()
 	origin := w.nodes[w.rnd.IntN(len(w.nodes))]
 

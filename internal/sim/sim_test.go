@@ -80,7 +80,7 @@ func TestLosslessRepairBufferUnread(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range p.Strategies {
-		w := newWorld(p, s, p.Seed)
+		w := newWorld(p, s, p.Seed, nil)
 		w.warmUp()
 		w.measure("warm", func() {})
 		for _, n := range w.nodes {
