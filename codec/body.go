@@ -444,11 +444,7 @@ func (b *Body) listOf(sp []span) []core.NetID {
 		s := sp[0]
 		return b.ids[s.start:s.end:s.end]
 	}
-	need := 0
-	for _, s := range sp {
-		need += s.end - s.start
-	}
-	if cap(b.lists)-len(b.lists) < need {
+	if need := spansLen(sp); cap(b.lists)-len(b.lists) < need {
 		// The lists of a body are drawn from its table, the distribution
 		// list's with no entry twice: room for the table at once spares
 		// growing b.lists list by list (an announcement's hints copy
@@ -470,11 +466,7 @@ func decodeSeen(r *reader, b *Body, n int, seen []core.SeenEntry) []core.SeenEnt
 	b.spans, _ = r.spans("seen list", n, n, b.spans)
 	// One allocation for a fresh Body: as many entries as the spans
 	// name, each with a sequence of a byte at least still to read.
-	total := 0
-	for _, s := range b.spans {
-		total += s.end - s.start
-	}
-	seen = slices.Grow(seen, min(total, r.remaining()))
+	seen = slices.Grow(seen, min(spansLen(b.spans), r.remaining()))
 	ids := b.ids // in a register: the appends could alias b's fields
 	for _, s := range b.spans {
 		for _, id := range ids[s.start:s.end] {

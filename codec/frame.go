@@ -71,10 +71,11 @@ func headerLen(h *Header, sealedLen int) int {
 }
 
 // readHeader reads a header, its kind into *kind and the rest into *f, both
-// zero, and returns the sealed length it announces, checked against max (the frame's total length limit). Each
-// field is checked as soon as its bytes are there, so a header cut short
-// fails with ErrTruncated only when the bytes present are well formed. On
-// error, *kind and *f hold the fields read before it.
+// zero, and returns the sealed length it announces, checked against max
+// (the frame's total length limit). Each field is checked as soon as its
+// bytes are there, so a header cut short fails with ErrTruncated only when
+// the bytes present are well formed. On error, *kind and *f hold the fields
+// read before it.
 func readHeader(r *reader, max int, kind *Kind, f *crypto.FrameInfo) int {
 	if r.err != nil {
 		return 0

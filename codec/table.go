@@ -963,6 +963,15 @@ func (b *tableBuilder) addV6(addrs []byte, n int) {
 // at once.
 type span struct{ start, end int }
 
+// spansLen returns the number of entries sp names.
+func spansLen(sp []span) int {
+	n := 0
+	for _, s := range sp {
+		n += s.end - s.start
+	}
+	return n
+}
+
 // appendSpan appends the entries start to end-1, after the last span of
 // dst, to dst: the last span grows when they follow it.
 func appendSpan(dst []span, start, end int) []span {
@@ -995,9 +1004,7 @@ func listForm(sp []span) (k, n int, bitmap bool) {
 		}
 		return k, bm, true
 	}
-	for _, s := range sp {
-		k += s.end - s.start
-	}
+	k = spansLen(sp)
 	start, bits := sp[0].start, sp[len(sp)-1].end-sp[0].start
 	bm := uvarintLen(uint64(2*bits+1)) + uvarintLen(uint64(start)) + (bits+7)/8
 	// A reference takes at least one byte: a dense list loses on that

@@ -22,6 +22,21 @@ type fitsAll struct{}
 
 func (fitsAll) MulticastFits(*Message) bool { return true }
 
+// newUnicastEngine returns an engine of the unicast strategy that knows no
+// one, with a one-second acknowledgement timeout and maxFailover (0 for the
+// default), ticked once at start.
+func newUnicastEngine(t *testing.T, start time.Time, maxFailover int) *Engine {
+	t.Helper()
+	self := NetIDFrom4([4]byte{198, 18, 0, 1}, 29999)
+	cfg := EngineConfig{Self: self, Epoch: NewEpoch(start, 1), Strategy: StrategyUnicast, AckTimeout: time.Second, MaxFailover: maxFailover}
+	e, err := NewEngine(cfg, emptyStore{}, rand.New(rand.NewPCG(1, 2)), fitsAll{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Tick(start)
+	return e
+}
+
 // TestAckedSendsLeaveTheQueue checks that the deadline queue holds the
 // sends still waiting, not every send acknowledged since the last Tick: an
 // origin unicasting to a thousand nodes and acknowledged in order keeps a
@@ -29,13 +44,7 @@ func (fitsAll) MulticastFits(*Message) bool { return true }
 // oldest waiting send.
 func TestAckedSendsLeaveTheQueue(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
-	self := NetIDFrom4([4]byte{198, 18, 0, 1}, 29999)
-	e, err := NewEngine(EngineConfig{Self: self, Epoch: NewEpoch(start, 1), Strategy: StrategyUnicast, AckTimeout: time.Second},
-		emptyStore{}, rand.New(rand.NewPCG(1, 2)), fitsAll{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Tick(start)
+	e := newUnicastEngine(t, start, 0)
 	const n = 1000
 	dests := make([]NetID, n)
 	for i := range dests {
@@ -76,13 +85,7 @@ func TestAckedSendsLeaveTheQueue(t *testing.T) {
 // array is next reallocated.
 func TestTickLetsSettledSendsGo(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
-	self := NetIDFrom4([4]byte{198, 18, 0, 1}, 29999)
-	e, err := NewEngine(EngineConfig{Self: self, Epoch: NewEpoch(start, 1), Strategy: StrategyUnicast, AckTimeout: time.Second, MaxFailover: 1},
-		emptyStore{}, rand.New(rand.NewPCG(1, 2)), fitsAll{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Tick(start)
+	e := newUnicastEngine(t, start, 1)
 	dests := []NetID{NetIDFrom4([4]byte{198, 19, 0, 1}, 29999), NetIDFrom4([4]byte{198, 19, 0, 2}, 29999)}
 	for i, d := range dests {
 		e.Broadcast(start.Add(time.Duration(i)*time.Millisecond), []NetID{d}, TagOf("t"), NetIDTable{}, nil)

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -168,7 +169,7 @@ func Run(p Params) ([]Result, error) {
 					w.warmUp()
 				}
 				out[k] = w.measure(phase, progress)
-				stores.put(w.stores)
+				stores.put(w.storesInMadeOrder())
 			})
 		}()
 	}
@@ -249,8 +250,9 @@ type packet struct {
 	msg   core.Message
 	bcast int // measured broadcast index, or -1
 	hop   int // hops from the origin; the origin's frames are hop 1
-	// body holds what msg's slices point into, when it may be used again
-	// once the packet's last receiver is done with it: see release.
+	// body is what an announcement's msg points into, to be used again
+	// once the packet's last receiver is done with it (see release); nil
+	// for every other kind.
 	body *codec.Body
 }
 
@@ -272,8 +274,7 @@ type world struct {
 	net      *memnet.Network
 	rnd      *rand.Rand
 	nodes    []*node
-	stores   []*peerstore.Store // the nodes' stores, in the order they were made
-	everyone []core.NetID       // every node's NetID, built by all
+	everyone []core.NetID // every node's NetID, built by all
 	byID     map[core.NetID]*node
 	opener   *codec.Opener
 	body     codec.Body   // scratch for sizing
@@ -359,10 +360,8 @@ func newWorld(p Params, s core.Strategy, seed uint64, stores *storePool) *world 
 	if index := parts.index; index != nil {
 		// Number the population in address order: each store then holds
 		// a subnet's nodes side by side (see peerstore.Index.Number).
-		for subnet := range p.Subnets {
-			for h := 0; h*p.Subnets+subnet < p.Nodes; h++ {
-				index.Number(addr(h, subnet, parts.perSubnet, p.Subnets))
-			}
+		for i, subnet := range p.bySubnet() {
+			index.Number(addr(i/p.Subnets, subnet, parts.perSubnet, p.Subnets))
 		}
 	}
 	// Node i is in subnet i % Subnets and has the world's i-th draw for
@@ -375,10 +374,8 @@ func newWorld(p Params, s core.Strategy, seed uint64, stores *storePool) *world 
 		epochs[i] = w.rnd.Uint64() | 1
 	}
 	w.nodes = make([]*node, p.Nodes)
-	for subnet := range p.Subnets {
-		for i := subnet; i < p.Nodes; i += p.Subnets {
-			w.nodes[i] = w.newNode(i, subnet, core.NewEpoch(start, epochs[i]), &parts)
-		}
+	for i, subnet := range p.bySubnet() {
+		w.nodes[i] = w.newNode(i, subnet, core.NewEpoch(start, epochs[i]), &parts)
 	}
 	for _, n := range w.nodes {
 		// Spread the nodes' timers over the first interval.
@@ -386,6 +383,31 @@ func newWorld(p Params, s core.Strategy, seed uint64, stores *storePool) *world 
 		w.net.After(n.timerAt.Sub(start), func() { w.tick(n) })
 	}
 	return w
+}
+
+// bySubnet yields the population subnet by subnet: node i, in subnet
+// i % Subnets, in address order. A world numbers its NetIDs and makes its
+// nodes in this order.
+func (p Params) bySubnet() iter.Seq2[int, int] {
+	return func(yield func(i, subnet int) bool) {
+		for subnet := range p.Subnets {
+			for i := subnet; i < p.Nodes; i += p.Subnets {
+				if !yield(i, subnet) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// storesInMadeOrder returns the nodes' stores in the order the nodes were
+// made, for the next world to make its nodes with.
+func (w *world) storesInMadeOrder() []*peerstore.Store {
+	stores := make([]*peerstore.Store, 0, len(w.nodes))
+	for i := range w.p.bySubnet() {
+		stores = append(stores, w.nodes[i].store)
+	}
+	return stores
 }
 
 // nodeParts is what the nodes of one world share as newWorld makes them.
@@ -410,7 +432,6 @@ func (w *world) newNode(i, subnet int, epoch core.Epoch, parts *nodeParts) *node
 		panic(err) // the ids and epochs made here are valid
 	}
 	n.store = parts.stores.get(peerstore.Config{Self: id, MaxPeers: p.MaxPeers, Index: parts.index})
-	w.stores = append(w.stores, n.store)
 	var peers core.PeerStore = n.store
 	if w.strategy == core.StrategyGossip {
 		// memberlist keeps its membership apart from its broadcasts:
@@ -477,6 +498,17 @@ func (w *world) receive(n *node, d memnet.Delivery) {
 	}
 }
 
+// announcementBody returns a released announcement body, or a new one.
+func (w *world) announcementBody() *codec.Body {
+	k := len(w.bodies)
+	if k == 0 {
+		return new(codec.Body)
+	}
+	b := w.bodies[k-1]
+	w.bodies = w.bodies[:k-1]
+	return b
+}
+
 // release takes back the body of pk, whose last receiver is done with it,
 // for another frame to be opened into. Only an announcement's body is
 // taken: an engine keeps nothing of an announcement it handled, nor of the
@@ -486,7 +518,7 @@ func (w *world) receive(n *node, d memnet.Delivery) {
 // decoded body some 50 KB: the warm worlds of 10000 nodes open about 10⁴
 // announcements a virtual second.
 func (w *world) release(pk *packet) {
-	if pk.body == nil || pk.msg.Kind != core.MsgAnnouncement {
+	if pk.body == nil {
 		return
 	}
 	w.bodies = append(w.bodies, pk.body)
@@ -555,8 +587,9 @@ func (w *world) act(n *node, now time.Time, a core.Action) {
 	w.count(n, pk, msg, len(frame))
 	// Open once, for every receiver: this checks the frame round trip.
 	var b *codec.Body
-	if k := len(w.bodies); k > 0 && msg.Kind == core.MsgAnnouncement {
-		b, w.bodies = w.bodies[k-1], w.bodies[:k-1]
+	if msg.Kind == core.MsgAnnouncement {
+		b = w.announcementBody()
+		pk.body = b
 	} else {
 		b = new(codec.Body)
 	}
@@ -564,7 +597,7 @@ func (w *world) act(n *node, now time.Time, a core.Action) {
 	if err != nil {
 		panic(fmt.Sprintf("sim: a frame the sealer made does not open: %v", err))
 	}
-	pk.hdr, pk.body = h, b
+	pk.hdr = h
 	pk.msg = core.Message{Kind: b.Kind, Gossip: b.Gossip, Ack: b.Ack, Announcement: b.Announcement, Repair: b.Repair}
 }
 
