@@ -491,32 +491,19 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 	b.used = slices.Grow(b.used[:0], words)[:words]
 	used, ids := b.used, b.ids // in registers: the loop's stores could alias b's fields
 	clear(used)
-	// The common group, a one-byte entry and a list of one run (runAt), is
-	// read from the bytes at once, at off, which r.off catches up with
-	// when the reader takes over: for any other group, and every error.
-	buf, off := r.b, r.off
-	for range count {
-		if p := buf[off:]; len(p) > 0 && p[0] < 0x80 && uint(p[0]) < uint(len(ids)) {
-			if s, size, ok := runAt(p[1:], n, n); ok {
-				entry := uint(p[0])
-				if w, bit := entry/64, uint64(1)<<(entry%64); used[w]&bit == 0 {
-					used[w] |= bit
-				} else {
-					r.off = off + 1
-					r.failf(ErrMalformed, "distribution list names %s twice", ids[entry])
-					return groups[:0]
-				}
-				if twice := mark(used, s); twice >= 0 {
-					r.off = off + 1 + size
-					r.failf(ErrMalformed, "distribution list names %s twice", ids[twice])
-					return groups[:0]
-				}
-				off += 1 + size
-				groups = appendGroup(groups, ids[entry], ids[s.start:s.end:s.end])
-				continue
-			}
+	for left := count; left > 0 && r.err == nil; left-- {
+		// The common groups, read by runGroups, then one by the reader.
+		before := len(groups)
+		var size, twice int
+		groups, size, twice = runGroups(r.b[r.off:], ids, used, groups, left)
+		r.off += size
+		if twice >= 0 {
+			r.failf(ErrMalformed, "distribution list names %s twice", ids[twice])
+			return groups[:0]
 		}
-		r.off = off
+		if left -= len(groups) - before; left == 0 {
+			break
+		}
 		entry, ok := r.varint1()
 		if !ok {
 			if entry = r.uvarint("group entry"); r.err != nil {
@@ -544,10 +531,66 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 			}
 		}
 		groups = appendGroup(groups, ids[entry], b.listOf(b.spans))
-		off = r.off
 	}
-	r.off = off
+	if r.err != nil {
+		return groups[:0]
+	}
 	return groups
+}
+
+// runGroups reads from p at most max groups of the common case: a one-byte
+// entry and a member list of one run, as runAt reads it. It marks their
+// nodes in used and appends the groups, and returns them and the bytes they
+// took. It stops at the first group of another form, for the reader to take
+// (which also reports every error but one). That one is a node named twice:
+// runGroups stops there, with size at the offset that names it, and returns
+// its table index as twice (otherwise -1).
+//
+// It is decodeDistribution's loop for the common case, apart and without
+// calls, so that the loop keeps its values in registers.
+func runGroups(p []byte, ids []core.NetID, used []uint64, groups []core.Group, max int) (_ []core.Group, size, twice int) {
+	// Room for every group counted, so that appending calls nothing; the
+	// count is bounded by the bytes (two a group) and the table.
+	groups = slices.Grow(groups, max)
+	n, end := uint(len(ids)), len(groups)+max
+	q := p
+	for len(groups) < end {
+		// runAt's case, checked here. The bitmap is read as one word,
+		// so the case needs eight bytes after the list's head (a payload
+		// follows: they are there).
+		if len(q) < 11 || q[0] >= 0x80 || uint(q[0]) >= n || q[1]&0x81 != 1 || q[2] >= 0x80 {
+			break
+		}
+		entry, m, start := uint(q[0]), uint(q[1]/2), uint(q[2])
+		nb := (m + 7) / 8
+		if m == 0 || m > n || start > n-m {
+			break
+		}
+		x := binary.LittleEndian.Uint64(q[3:11]) & (^uint64(0) >> ((64 - 8*nb) & 63))
+		if x+x&-x != 1<<(m&63) {
+			break
+		}
+		from, to := start+uint(bits.TrailingZeros64(x)), start+m
+		if w, bit := entry/64, uint64(1)<<(entry&63); used[w]&bit == 0 {
+			used[w] |= bit
+		} else {
+			return groups, len(p) - len(q) + 1, int(entry)
+		}
+		if w := from / 64; w == (to-1)/64 { // within a word, the common case, without mark's loop
+			mask := (^uint64(0) >> ((64 - (to - from)) & 63)) << (from & 63)
+			if dup := used[w] & mask; dup != 0 {
+				return groups, len(p) - len(q) + 3 + int(nb), int(w*64) + bits.TrailingZeros64(dup)
+			}
+			used[w] |= mask
+		} else if dup := mark(used, span{int(from), int(to)}); dup >= 0 {
+			return groups, len(p) - len(q) + 3 + int(nb), dup
+		}
+		q = q[3+nb:]
+		groups = groups[:len(groups)+1]
+		g := &groups[len(groups)-1]
+		g.Entry, g.Members = ids[entry], ids[from:to:to]
+	}
+	return groups, len(p) - len(q), -1
 }
 
 // appendGroup appends the group of entry and members to groups. It grows
