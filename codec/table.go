@@ -671,8 +671,14 @@ func (r *reader) scanMultiplicity(nAddrs uint64) (runs []byte, nEntries uint64) 
 	start := r.off
 	var covered uint64
 	for i := 0; i < nRuns && r.err == nil; i++ {
-		length := r.uvarint("multiplicity run length")
-		ports := r.uvarint("ports per address")
+		length, ok := r.varint1()
+		if !ok {
+			length = r.uvarint("multiplicity run length")
+		}
+		ports, ok := r.varint1()
+		if !ok {
+			ports = r.uvarint("ports per address")
+		}
 		switch {
 		case r.err != nil:
 		case length == 0 || length > nAddrs-covered:
@@ -701,7 +707,10 @@ func (r *reader) scanPorts(nEntries uint64) (runs []byte) {
 	start := r.off
 	var covered uint64
 	for i := 0; i < nRuns && r.err == nil; i++ {
-		length := r.uvarint("port run length")
+		length, ok := r.varint1()
+		if !ok {
+			length = r.uvarint("port run length")
+		}
 		port := r.uvarint("port")
 		switch {
 		case r.err != nil:
