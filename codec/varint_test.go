@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -56,5 +57,7 @@ func TestUvarintAt(t *testing.T) {
 		}
 		check(append(p, byte(rnd.IntN(256)))) // and a byte after it
 		check(p)
+		// and eight after it, so that uvarint reads a word
+		check(binary.LittleEndian.AppendUint64(slices.Clip(p), rnd.Uint64()))
 	}
 }
