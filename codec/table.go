@@ -482,7 +482,8 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 		return core.NetIDTable{}, scratch
 	}
 	start := r.off
-	v4, nBlocks, n4 := r.scanV4()
+	var runs v4Runs
+	v4, nBlocks, n4 := r.scanV4(&runs)
 	v6, n6 := r.scanV6()
 	nAddrs := uint64(n4) + uint64(n6)
 	if r.err == nil && nAddrs > MaxTableEntries {
@@ -503,9 +504,14 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 		one:   nEntries == nAddrs,
 	}
 	b.ids.Reset(ids)
-	if b.one {
+	switch {
+	case b.one && runs.n >= 0:
+		for _, run := range runs.runs[:runs.n] {
+			b.addRun(run.first, run.n)
+		}
+	case b.one:
 		b.addV4One(v4, nBlocks)
-	} else {
+	default:
 		b.addV4(v4, nBlocks)
 	}
 	b.addV6(v6, n6)
@@ -517,12 +523,35 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 	return t, ids[:t.Len()]
 }
 
+// v4Runs is the IPv4 section of a table as runs of consecutive addresses,
+// as scanV4 finds them when each block is one run: the builder then adds
+// them a run at a time without reading the section again.
+type v4Runs struct {
+	n    int // runs held, or -1 when the section is not held
+	runs [8]struct {
+		first uint32 // the first address, as a big-endian number
+		n     int
+	}
+}
+
+// add adds the run of n addresses from first, or gives up on the section
+// when the runs do not fit.
+func (rs *v4Runs) add(first uint32, n int) {
+	if rs.n < 0 || rs.n == len(rs.runs) {
+		rs.n = -1
+		return
+	}
+	rs.runs[rs.n].first, rs.runs[rs.n].n = first, n
+	rs.n++
+}
+
 // scanV4 reads and checks the IPv4 section and returns its blocks (the
 // bytes after the block count), the block count and the address count.
-func (r *reader) scanV4() (blocks []byte, nBlocks, nAddrs int) {
+func (r *reader) scanV4(runs *v4Runs) (blocks []byte, nBlocks, nAddrs int) {
 	// A block takes at least three bytes.
 	nBlocks = r.count("IPv4 block", MaxTableEntries, 3)
 	start := r.off
+	runs.n = 0
 	var prefix uint64
 	for i := 0; i < nBlocks && r.err == nil; i++ {
 		delta, ok := r.varint1()
@@ -545,9 +574,20 @@ func (r *reader) scanV4() (blocks []byte, nBlocks, nAddrs int) {
 			if bm == nil {
 				break
 			}
-			c := 0
+			c, starts, carry, first := 0, 0, uint64(0), 0
 			for j := 0; j < bitmapLen; j += 8 {
-				c += bits.OnesCount64(binary.LittleEndian.Uint64(bm[j:]))
+				x := binary.LittleEndian.Uint64(bm[j:])
+				c += bits.OnesCount64(x)
+				starts += bits.OnesCount64(x &^ (x<<1 | carry)) // the first host of each run
+				carry = x >> 63
+				if first == 0 && x != 0 {
+					first = 8*j + bits.TrailingZeros64(x) + 1
+				}
+			}
+			if starts == 1 {
+				runs.add(uint32(prefix)<<8|uint32(first-1), c)
+			} else {
+				runs.n = -1
 			}
 			switch {
 			case c == 0:
@@ -570,6 +610,11 @@ func (r *reader) scanV4() (blocks []byte, nBlocks, nAddrs int) {
 			sum, zero := byteSum(hosts[1:])
 			if zero || uint(hosts[0])+sum > 255 {
 				r.failHostList(i, hosts)
+			}
+			if sum == uint(len(hosts)-1) { // each delta 1: consecutive hosts
+				runs.add(uint32(prefix)<<8|uint32(hosts[0]), len(hosts))
+			} else {
+				runs.n = -1
 			}
 			nAddrs += len(hosts)
 		default:
