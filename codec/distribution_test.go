@@ -72,6 +72,8 @@ func TestDecodeDistributionTwice(t *testing.T) {
 		{"both forms", []testGroup{{1, seq(2, 11, 1), false}, {11, []int{12, 14}, true}, {13, seq(15, 20, 1), false}}, -1},
 		{"run across a word", []testGroup{{1, seq(60, 70, 1), false}, {2, []int{70}, false}}, -1},
 		{"empty members", []testGroup{{1, nil, false}, {2, seq(3, 9, 1), false}}, -1},
+		{"run after a later run", []testGroup{{1, seq(30, 40, 1), false}, {2, seq(10, 20, 1), false}, {3, seq(20, 30, 1), false}}, -1},
+		{"entry below an earlier run", []testGroup{{1, seq(30, 40, 1), false}, {20, seq(10, 20, 1), false}}, -1},
 		{"entry twice", []testGroup{{1, seq(2, 11, 1), false}, {1, seq(12, 20, 1), false}}, 1},
 		{"entry of an earlier member", []testGroup{{1, seq(2, 11, 1), false}, {5, seq(12, 20, 1), false}}, 5},
 		{"member of an earlier run", []testGroup{{1, seq(2, 11, 1), false}, {11, seq(10, 14, 1), false}}, 10},
