@@ -202,17 +202,19 @@ func (b *NetIDTableBuilder) AddRun4(a uint32, n int, port uint16) {
 	// The others ascend from first, and are neither 0.0.0.0 nor port 0.
 	start := len(b.ids)
 	b.ids = slices.Grow(b.ids, n-1)[:start+n-1]
-	run, lo, fp := b.ids[start:], uint64(a), first.fp
-	for ; len(run) >= 4; run = run[4:] { // four a turn: the loop costs as much as the stores
-		q := (*[4]NetID)(run)
-		q[0] = NetID{lo: lo + 1, fp: fp}
-		q[1] = NetID{lo: lo + 2, fp: fp}
-		q[2] = NetID{lo: lo + 3, fp: fp}
-		q[3] = NetID{lo: lo + 4, fp: fp}
+	run, lo, fp := b.ids[start:], uint64(a)+1, first.fp
+	i := 0
+	for ; i+4 <= len(run); i += 4 { // four a turn: the loop costs as much as the stores
+		q := (*[4]NetID)(run[i : i+4])
+		q[0] = NetID{lo: lo, fp: fp}
+		q[1] = NetID{lo: lo + 1, fp: fp}
+		q[2] = NetID{lo: lo + 2, fp: fp}
+		q[3] = NetID{lo: lo + 3, fp: fp}
 		lo += 4
 	}
-	for i := range run {
-		run[i] = NetID{lo: lo + uint64(i) + 1, fp: fp}
+	for ; i < len(run); i++ {
+		run[i] = NetID{lo: lo, fp: fp}
+		lo++
 	}
 }
 
