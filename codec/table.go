@@ -574,26 +574,33 @@ func (r *reader) scanV4(runs *v4Runs) (blocks []byte, nBlocks, nAddrs int) {
 			if bm == nil {
 				break
 			}
-			c, starts, carry, first := 0, 0, uint64(0), 0
-			for j := 0; j < bitmapLen; j += 8 {
-				x := binary.LittleEndian.Uint64(bm[j:])
-				c += bits.OnesCount64(x)
-				starts += bits.OnesCount64(x &^ (x<<1 | carry)) // the first host of each run
-				carry = x >> 63
-				if first == 0 && x != 0 {
-					first = 8*j + bits.TrailingZeros64(x) + 1
-				}
-			}
-			if starts == 1 {
-				runs.add(uint32(prefix)<<8|uint32(first-1), c)
-			} else {
-				runs.n = -1
+			var w [bitmapLen / 8]uint64
+			c := 0
+			for j := range w {
+				w[j] = binary.LittleEndian.Uint64(bm[8*j:])
+				c += bits.OnesCount64(w[j])
 			}
 			switch {
 			case c == 0:
 				r.failf(ErrMalformed, "IPv4 block %d: empty host bitmap", i)
 			case prefix == 0 && bm[0]&1 != 0:
 				r.failf(ErrMalformed, "IPv4 block %d: unspecified address 0.0.0.0", i)
+			default:
+				// The hosts are one run when the first and the last are
+				// c-1 apart.
+				lo, hi := 0, len(w)-1
+				for w[lo] == 0 {
+					lo++
+				}
+				for w[hi] == 0 {
+					hi--
+				}
+				first := 64*lo + bits.TrailingZeros64(w[lo])
+				if last := 64*hi + 63 - bits.LeadingZeros64(w[hi]); last-first+1 == c {
+					runs.add(uint32(prefix)<<8|uint32(first), c)
+				} else {
+					runs.n = -1
+				}
 			}
 			nAddrs += c
 		case shape >= 2 && shape <= 2*maxBlockHosts && shape%2 == 0:
