@@ -465,7 +465,9 @@ func portsLen(t core.NetIDTable) int {
 // every rule of the format and counting, without allocating; then it builds
 // the entries into one slice of the exact length, walking the address
 // sections again (now known to be well formed) beside the multiplicity and
-// port runs. The addresses ascend by construction (or by the IPv6 check),
+// port runs. When every address has one port and the IPv4 blocks are a few
+// runs of consecutive hosts (a subnet numbered in order), the scan keeps
+// those runs and the build adds them without the second walk. The addresses ascend by construction (or by the IPv6 check),
 // so the one order rule left is that the ports of an address ascend:
 // core.NetIDTableBuilder, which checks the order of the entries as they
 // are added (a run of consecutive addresses at once), is that check.
