@@ -502,7 +502,7 @@ func (r *reader) tableReusing(scratch []core.NetID) (core.NetIDTable, []core.Net
 	ids := slices.Grow(scratch[:0], int(nEntries))
 	b := tableBuilder{
 		mult:  runIter{b: mult},
-		ports: runIter{b: ports},
+		ports: ports,
 		one:   nEntries == nAddrs,
 	}
 	b.ids.Reset(ids)
@@ -754,8 +754,9 @@ func (r *reader) scanMultiplicity(nAddrs uint64) (runs []byte, nEntries uint64) 
 }
 
 // scanPorts reads and checks the port runs over nEntries entries and
-// returns them (the bytes after the run count).
-func (r *reader) scanPorts(nEntries uint64) (runs []byte) {
+// returns an iterator over them, its first run already read (a table of
+// one port has no other).
+func (r *reader) scanPorts(nEntries uint64) (ports runIter) {
 	// A run takes at least two bytes.
 	nRuns := r.count("port run", MaxTableEntries, 2)
 	start := r.off
@@ -774,12 +775,17 @@ func (r *reader) scanPorts(nEntries uint64) (runs []byte) {
 			r.failf(ErrMalformed, "port run %d: port %d", i, port)
 		default:
 			covered += length
+			if i == 0 {
+				ports = runIter{left: length, value: port}
+				start = r.off
+			}
 		}
 	}
 	if r.err == nil && covered != nEntries {
 		r.failf(ErrMalformed, "port runs cover %d of %d entries", covered, nEntries)
 	}
-	return r.b[start:r.off]
+	ports.b = r.b[start:r.off]
+	return ports
 }
 
 // runIter reads well-formed run-length coded pairs (length, value).
