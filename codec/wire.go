@@ -36,41 +36,41 @@ func (r *reader) failf(sentinel error, format string, args ...any) error {
 
 // uvarint reads a minimally encoded unsigned LEB128 varint (at most 10
 // bytes), as encoding/binary writes it.
+//
+// A varint of up to eight bytes is read as one word when eight bytes are
+// there: the callers of uvarint are mostly left with the varints of more
+// than one byte, which a byte loop reads in about ten instructions a byte.
 func (r *reader) uvarint(what string) uint64 {
 	if r.err != nil {
 		return 0
 	}
-	if v, n := uvarintWord(r.b[r.off:]); n > 0 {
+	p := r.b[r.off:]
+	if len(p) >= 8 {
+		w := binary.LittleEndian.Uint64(p)
+		// The high bit of each byte that ends a varint; none for a varint
+		// of nine or ten bytes, which the loop below reads.
+		if last := ^w & 0x8080808080808080; last != 0 {
+			n := bits.TrailingZeros64(last)/8 + 1
+			if n > 1 && p[n-1] == 0 {
+				r.failVarint(what) // not minimally encoded
+				return 0
+			}
+			// The n low bytes' seven bits each, moved together in three
+			// steps.
+			x := w & (^uint64(0) >> (64 - 8*uint(n))) & 0x7f7f7f7f7f7f7f7f
+			x = x&0x007f007f007f007f | x>>1&0x3f803f803f803f80
+			x = x&0x00003fff00003fff | x>>2&0x0fffc0000fffc000
+			x = x&0x000000000fffffff | x>>4&0x00fffffff0000000
+			r.off += n
+			return x
+		}
+	}
+	if v, n := uvarintAt(p); n > 0 {
 		r.off += n
 		return v
 	}
 	r.failVarint(what)
 	return 0
-}
-
-// uvarintWord is uvarintAt, reading a varint of up to eight bytes as one
-// word when eight bytes are there: the callers of uvarint are left with
-// the varints of more than one byte, which a byte loop reads in about ten
-// instructions a byte.
-func uvarintWord(p []byte) (uint64, int) {
-	if len(p) < 8 {
-		return uvarintAt(p)
-	}
-	w := binary.LittleEndian.Uint64(p)
-	last := ^w & 0x8080808080808080 // the high bit of each byte that ends a varint
-	if last == 0 {
-		return uvarintAt(p) // nine or ten bytes
-	}
-	n := bits.TrailingZeros64(last)/8 + 1
-	if n > 1 && p[n-1] == 0 {
-		return 0, 0 // not minimally encoded
-	}
-	// The n low bytes' seven bits each, moved together in three steps.
-	x := w & (^uint64(0) >> (64 - 8*uint(n))) & 0x7f7f7f7f7f7f7f7f
-	x = x&0x007f007f007f007f | x>>1&0x3f803f803f803f80
-	x = x&0x00003fff00003fff | x>>2&0x0fffc0000fffc000
-	x = x&0x000000000fffffff | x>>4&0x00fffffff0000000
-	return x, n
 }
 
 // failVarint fails the read of a varint that uvarintAt refused, with the
