@@ -491,7 +491,8 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 	b.used = slices.Grow(b.used[:0], words)[:words]
 	used, ids := b.used, b.ids // in registers: the loop's stores could alias b's fields
 	clear(used)
-	for left := count; left > 0 && r.err == nil; left-- {
+	// count is 0 when r.err is set, and every error below returns.
+	for left := count; left > 0; left-- {
 		// The common groups, read by runGroups, then one by the reader.
 		before := len(groups)
 		var size, twice int
@@ -532,14 +533,11 @@ func decodeDistribution(r *reader, b *Body, n int, groups []core.Group) []core.G
 		}
 		groups = appendGroup(groups, ids[entry], b.listOf(b.spans))
 	}
-	if r.err != nil {
-		return groups[:0]
-	}
 	return groups
 }
 
 // runGroups reads from p at most max groups of the common case: a one-byte
-// entry and a member list of one run, as runAt reads it. It marks their
+// entry and a member list of one run, as runOf checks it. It marks their
 // nodes in used and appends the groups, and returns them and the bytes they
 // took. It stops at the first group of another form, for the reader to take
 // (which also reports every error but one). That one is a node named twice:
@@ -555,22 +553,17 @@ func runGroups(p []byte, ids []core.NetID, used []uint64, groups []core.Group, m
 	n, end := uint(len(ids)), len(groups)+max
 	q := p
 	for len(groups) < end {
-		// runAt's case, checked here. The bitmap is read as one word,
-		// so the case needs eight bytes after the list's head (a payload
-		// follows: they are there).
-		if len(q) < 11 || q[0] >= 0x80 || uint(q[0]) >= n || q[1]&0x81 != 1 || q[2] >= 0x80 {
+		// A one-byte entry, then runAt's case. The bitmap is read as one
+		// word, so the case needs eight bytes after the list's head (a
+		// payload follows: they are there).
+		if len(q) < 11 || q[0] >= 0x80 || uint(q[0]) >= n {
 			break
 		}
-		entry, m, start := uint(q[0]), uint(q[1]/2), uint(q[2])
-		nb := (m + 7) / 8
-		if m == 0 || m > n || start > n-m {
+		from, to, nb, ok := runOf(q[1], q[2], binary.LittleEndian.Uint64(q[3:11]), n)
+		if !ok {
 			break
 		}
-		x := binary.LittleEndian.Uint64(q[3:11]) & (^uint64(0) >> ((64 - 8*nb) & 63))
-		if x+x&-x != 1<<(m&63) {
-			break
-		}
-		from, to := start+uint(bits.TrailingZeros64(x)), start+m
+		entry := uint(q[0])
 		if w, bit := entry/64, uint64(1)<<(entry&63); used[w]&bit == 0 {
 			used[w] |= bit
 		} else {

@@ -53,15 +53,21 @@ func gossipWithGroups(tbl core.NetIDTable, groups []testGroup) []byte {
 	return append(p, "payload!"...)
 }
 
+// groupsTable returns the 80 NetIDs the distribution tests name, in order,
+// and their table: two words of decodeDistribution's marks.
+func groupsTable() ([]core.NetID, core.NetIDTable) {
+	ids := make([]core.NetID, 80)
+	for i := range ids {
+		ids[i] = core.NetIDFrom4([4]byte{198, 18, 0, byte(10 + i)}, 29999)
+	}
+	return ids, core.NewNetIDTable(ids...)
+}
+
 // TestDecodeDistributionTwice checks the rule that no node appears twice in
 // a distribution list, as an entry or a member, in either list form, and
 // that the error names the node.
 func TestDecodeDistributionTwice(t *testing.T) {
-	ids := make([]core.NetID, 80) // two words of the used bitmap
-	for i := range ids {
-		ids[i] = core.NetIDFrom4([4]byte{198, 18, 0, byte(10 + i)}, 29999)
-	}
-	tbl := core.NewNetIDTable(ids...)
+	ids, tbl := groupsTable()
 	for _, tc := range []struct {
 		name   string
 		groups []testGroup
@@ -106,6 +112,33 @@ func TestDecodeDistributionTwice(t *testing.T) {
 			}
 			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), ids[tc.twice].String()+" twice") {
 				t.Fatalf("decode: %v, want %v named twice", err, ids[tc.twice])
+			}
+			if len(b.Gossip.Distribution) != 0 {
+				t.Errorf("a refused list left %d groups", len(b.Gossip.Distribution))
+			}
+		})
+	}
+}
+
+// TestDecodeDistributionBounds checks that a group naming an entry past the
+// table, or a run of members that passes its end, is refused with
+// ErrTableRef, in the form runGroups reads and in the reader's.
+func TestDecodeDistributionBounds(t *testing.T) {
+	_, tbl := groupsTable()
+	for _, tc := range []struct {
+		name   string
+		groups []testGroup
+	}{
+		{"entry past the table", []testGroup{{1, seq(2, 11, 1), false}, {80, seq(12, 20, 1), false}}},
+		{"run past the table", []testGroup{{1, seq(2, 11, 1), false}, {11, seq(75, 85, 1), false}}},
+		{"run from the last entry on", []testGroup{{1, seq(79, 81, 1), false}}},
+		{"reference past the table", []testGroup{{1, seq(2, 11, 1), false}, {11, []int{12, 80}, true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b Body
+			err := decodeBody(KindGossip, gossipWithGroups(tbl, tc.groups), &b)
+			if !errors.Is(err, ErrTableRef) {
+				t.Fatalf("decode: %v, want %v", err, ErrTableRef)
 			}
 			if len(b.Gossip.Distribution) != 0 {
 				t.Errorf("a refused list left %d groups", len(b.Gossip.Distribution))

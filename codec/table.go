@@ -467,8 +467,9 @@ func portsLen(t core.NetIDTable) int {
 // sections again (now known to be well formed) beside the multiplicity and
 // port runs. When every address has one port and the IPv4 blocks are a few
 // runs of consecutive hosts (a subnet numbered in order), the scan keeps
-// those runs and the build adds them without the second walk. The addresses ascend by construction (or by the IPv6 check),
-// so the one order rule left is that the ports of an address ascend:
+// those runs and the build adds them without the second walk. The
+// addresses ascend by construction (or by the IPv6 check), so the one
+// order rule left is that the ports of an address ascend:
 // core.NetIDTableBuilder, which checks the order of the entries as they
 // are added (a run of consecutive addresses at once), is that check.
 func (r *reader) table(scratch []core.NetID) core.NetIDTable {
@@ -1300,34 +1301,47 @@ func (r *reader) oneRun(tableLen, max int) (span, bool) {
 // list's length in bytes and true, or false when the list is not that case
 // (or breaks a rule of spans).
 func runAt(p []byte, tableLen, max int) (s span, size int, ok bool) {
-	if len(p) < 3 || p[0]&0x81 != 1 || p[1] >= 0x80 {
+	if len(p) < 3 {
 		return span{}, 0, false
 	}
-	n, start := uint(p[0]/2), uint(p[1]) // n < 64
-	nb := (n + 7) / 8
-	if n == 0 || n > uint(tableLen) || start > uint(tableLen)-n || uint(len(p)) < 2+nb {
-		return span{}, 0, false
-	}
-	// The bitmap's nb bytes, in one load when eight are there (a payload
-	// follows the lists, so they usually are). The shifts are masked:
-	// their counts are below 64, which the compiler cannot tell.
+	// The bitmap's bytes, in one load when eight are there (a payload
+	// follows the lists, so they usually are); runOf masks what is past
+	// the bitmap.
 	var x uint64
 	if len(p) >= 10 {
-		x = binary.LittleEndian.Uint64(p[2:10]) & (^uint64(0) >> ((64 - 8*nb) & 63))
+		x = binary.LittleEndian.Uint64(p[2:10])
 	} else {
-		for i, c := range p[2 : 2+nb] {
+		for i, c := range p[2:] {
 			x |= uint64(c) << (8 * i)
 		}
 	}
+	from, to, nb, ok := runOf(p[0], p[1], x, uint(tableLen))
+	if !ok || uint(len(p)) < 2+nb || to-from > uint(max) {
+		return span{}, 0, false
+	}
+	return span{int(from), int(to)}, int(2 + nb), true
+}
+
+// runOf checks that a list whose first two bytes are h and start, and whose
+// next eight bytes (as far as they go) are x, is one run in the bitmap
+// form, of fewer than 64 bits, within a table of tableLen entries, and
+// returns the run (entries from to to-1) and the bitmap's length in bytes.
+// The caller checks that the list's bytes are there. It is small enough to
+// inline, so that runGroups's loop calls nothing.
+func runOf(h, start byte, x uint64, tableLen uint) (from, to, nb uint, ok bool) {
+	n := uint(h / 2)
+	// h odd (the bitmap form) and both bytes below 0x80 (whole varints).
+	if h&0x81|start&0x80 != 1 || uint(start)+n > tableLen {
+		return 0, 0, 0, false
+	}
 	// x is one run of set bits ending at bit n-1, with none set after it,
-	// exactly when adding its lowest set bit carries into bit n alone.
+	// exactly when adding its lowest set bit carries into bit n alone (for
+	// n = 0, never). The shifts are masked: their counts are below 64,
+	// which the compiler cannot tell.
+	nb = (n + 7) / 8
+	x &= ^uint64(0) >> ((64 - 8*nb) & 63)
 	if x+x&-x != 1<<(n&63) {
-		return span{}, 0, false
+		return 0, 0, 0, false
 	}
-	lo := uint(bits.TrailingZeros64(x))
-	if n-lo > uint(max) {
-		return span{}, 0, false
-	}
-	from := int(start + lo)
-	return span{from, from + int(n-lo)}, int(2 + nb), true
+	return uint(start) + uint(bits.TrailingZeros64(x)), uint(start) + n, nb, true
 }
